@@ -1,0 +1,60 @@
+"""The FastAPI app factory: `create_app(settings)` wires store, rules and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+
+from api import problems
+from api.routers import cis, health, incidents, reports
+from api.settings import ServerSettings
+from api.telemetry import Telemetry
+from cmdb.connect import connect
+from cmdb.store import GraphStore
+from collector.intake import ReportIntake
+from rules.book import RuleBook
+
+
+def opsgraph_version() -> str:
+    try:
+        return version("opsgraph")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(settings: ServerSettings, store: GraphStore | None = None,
+               rules: RuleBook | None = None,
+               clock: Callable[[], datetime] = utc_now) -> FastAPI:
+    """The opsgraph server. The store is opened on start-up unless one is given;
+    the rules file is read now, so a bad file fails before serving."""
+    book = rules if rules is not None else RuleBook.from_file(settings.rules_file)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = store is None
+        app.state.store = store or connect(settings.store_url, settings.neo4j_auth(),
+                                           settings.neo4j_database)
+        app.state.intake = ReportIntake(app.state.store, book, clock)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.store.close()
+
+    app = FastAPI(title="opsgraph", version=opsgraph_version(), lifespan=lifespan,
+                  description="Monitoring-integrated CMDB and auto-incident system.")
+    app.state.settings = settings
+    app.state.rules = book
+    app.state.telemetry = Telemetry(opsgraph_version())
+    problems.install(app)
+    for module in (reports, cis, incidents, health):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,85 @@
+"""Bearer tokens with roles. Only SHA-256 hashes are stored; a token is shown once,
+when it is created.
+
+Roles: `agent` (post reports for its own agent id), `integration` (event intake),
+`operator` (read, incident actions), `admin` (everything).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request
+
+from api.problems import Problem
+from cmdb.records import ApiToken
+from cmdb.store import GraphStore
+
+Role = Literal["agent", "integration", "operator", "admin"]
+ROLES: tuple[Role, ...] = ("agent", "integration", "operator", "admin")
+TOKEN_PREFIX = "og_"  # noqa: S105 (a prefix, not a secret)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a token's role and name, and for agents their agent id."""
+
+    role: Role
+    name: str
+    agent_id: str | None = None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def issue_token(store: GraphStore, role: Role, name: str, now: datetime,
+                agent_id: str | None = None) -> str:
+    """Create a token, store its hash, return the token (the only time it is seen)."""
+    if role == "agent" and not agent_id:
+        raise ValueError("an agent token needs the agent id it may report for")
+    token = new_token()
+    store.add_token(ApiToken(hash_token(token), role, name, now, agent_id))
+    return token
+
+
+def current_principal(request: Request) -> Principal:
+    """The caller named by `Authorization: Bearer ...`; 401 when absent or unknown."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(401, "Unauthorized", "a bearer token is required")
+    store: GraphStore = request.app.state.store
+    stored = store.token(hash_token(token.strip()))
+    if stored is None:
+        raise Problem(401, "Unauthorized", "unknown or revoked token")
+    return Principal(stored.role, stored.name, stored.agent_id)  # type: ignore[arg-type]
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency admitting `roles` and admin; 403 for any other role."""
+    allowed = {*roles, "admin"}
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in allowed:
+            raise Problem(403, "Forbidden",
+                          f"role {principal.role!r} may not do this; needs {sorted(allowed)}")
+        return principal
+
+    return check
+
+
+Operator = Annotated[Principal, Depends(require("operator"))]
+AgentOrAdmin = Annotated[Principal, Depends(require("agent"))]

@@ -1,0 +1,139 @@
+"""`opsgraph`: the server and operator commands.
+
+Exit codes: 0 ok, 1 the command failed (a reason on stderr), 2 bad usage or config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from api.settings import ConfigError, ServerSettings, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="opsgraph", description=__doc__)
+    parser.add_argument("--config", type=Path, help="YAML settings file")
+    parser.add_argument("--store", dest="store_url", help="store URL (overrides settings)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the API and intake server")
+    serve.add_argument("--host", dest="listen_host")
+    serve.add_argument("--port", dest="listen_port", type=int)
+    serve.add_argument("--rules", dest="rules_file", type=Path)
+    token = commands.add_parser("token", help="manage API tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    create = token_commands.add_parser("create", help="create a token and print it once")
+    create.add_argument("--role", required=True,
+                        choices=("agent", "integration", "operator", "admin"))
+    create.add_argument("--name", required=True)
+    create.add_argument("--agent-id", help="the agent id an agent token may report for")
+    rules = commands.add_parser("rules", help="rules files")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True)
+    check = rules_commands.add_parser("check", help="validate a rules file")
+    check.add_argument("file", type=Path)
+    cis = commands.add_parser("cis", help="list CIs as JSON lines")
+    cis.add_argument("--class", dest="ci_class")
+    cis.add_argument("--name")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "rules":
+            return _rules_check(args.file)
+        settings = load_settings(
+            args.config,
+            store_url=args.store_url,
+            listen_host=getattr(args, "listen_host", None),
+            listen_port=getattr(args, "listen_port", None),
+            rules_file=getattr(args, "rules_file", None),
+        )
+        logging.basicConfig(level=settings.log_level.upper(),
+                            format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        if args.command == "serve":
+            return _serve(settings)
+        if args.command == "token":
+            return _token_create(settings, args.role, args.name, args.agent_id)
+        return _list_cis(settings, args.ci_class, args.name)
+    except ConfigError as exc:
+        print(f"opsgraph: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the CLI promises a one-line reason, never a traceback
+        from cmdb.errors import CMDBError
+        from rules.errors import RulesError
+
+        if isinstance(exc, CMDBError | RulesError | ValueError | OSError):
+            print(f"opsgraph: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+def _rules_check(path: Path) -> int:
+    from rules.errors import RuleConfigError
+    from rules.loader import load_rules_file
+
+    try:
+        rules = load_rules_file(path)
+    except RuleConfigError as exc:
+        print(f"opsgraph: {exc}", file=sys.stderr)
+        return 1
+    print(f"{path}: {len(rules)} rules ok")
+    return 0
+
+
+def _serve(settings: ServerSettings) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from rules.errors import RuleConfigError
+
+    try:
+        app = create_app(settings)
+    except RuleConfigError as exc:
+        print(f"opsgraph: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=settings.listen_host, port=settings.listen_port,
+                log_level=settings.log_level, access_log=False)
+    return 0
+
+
+def _token_create(settings: ServerSettings, role: str, name: str, agent_id: str | None) -> int:
+    from api.auth import issue_token
+    from cmdb.connect import connect
+
+    store = connect(settings.store_url, settings.neo4j_auth(), settings.neo4j_database)
+    try:
+        token = issue_token(store, role, name, datetime.now(UTC), agent_id)  # type: ignore[arg-type]
+    finally:
+        store.close()
+    print(token)
+    return 0
+
+
+def _list_cis(settings: ServerSettings, ci_class: str | None, name: str | None) -> int:
+    from cmdb.connect import connect
+    from cmdb.store import CIQuery
+
+    store = connect(settings.store_url, settings.neo4j_auth(), settings.neo4j_database)
+    try:
+        cursor: str | None = None
+        while True:
+            page = store.list_cis(CIQuery(ci_class=ci_class, name_contains=name, cursor=cursor))
+            for ci in page.items:
+                print(json.dumps({"id": ci.id, "class": ci.ci_class, "name": ci.name,
+                                  "status": ci.status, "last_seen": ci.last_seen.isoformat()}))
+            if page.next_cursor is None:
+                return 0
+            cursor = page.next_cursor
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""The server's one typed settings object: a YAML file, then `OPSGRAPH_*` environment
+variables over it. Built once in `main()` and passed in; nothing reads the
+environment anywhere else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ENV_PREFIX = "OPSGRAPH_"
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; `str()` is one line naming the key."""
+
+
+class ServerSettings(BaseSettings):
+    """Everything `opsgraph serve` and the operator commands are configured with."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    store_url: str = Field(
+        "sqlite:///var/opsgraph.db",
+        description="sqlite:///relative.db, sqlite:////absolute.db, bolt://host:port, neo4j://",
+    )
+    neo4j_user: str | None = None
+    neo4j_password: SecretStr | None = None
+    neo4j_database: str | None = None
+    listen_host: str = "127.0.0.1"
+    listen_port: int = Field(8080, ge=1, le=65535)
+    rules_file: Path | None = None
+    max_body_bytes: int = Field(1_000_000, ge=1024, le=100_000_000)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    def neo4j_auth(self) -> tuple[str, str] | None:
+        if self.neo4j_user is None or self.neo4j_password is None:
+            return None
+        return (self.neo4j_user, self.neo4j_password.get_secret_value())
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the file must be a mapping of settings")
+    return data
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> ServerSettings:
+    """Settings from `path` (optional), the environment, then `overrides` (CLI flags)."""
+    file_values = _read_yaml(path) if path else {}
+
+    class _Layered(ServerSettings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, InitSettingsSource(settings_cls, file_values))
+
+    try:
+        return _Layered(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise ConfigError(describe(exc, path)) from None
+
+
+def describe(exc: ValidationError, path: Path | None) -> str:
+    """One line naming the first bad key, both as a file key and an env variable."""
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"]) or "settings"
+    where = f" in {path}" if path else ""
+    env = f"{ENV_PREFIX}{key.upper()}"
+    reason = "unknown setting" if error["type"] == "extra_forbidden" else error["msg"]
+    return f"setting {key!r} ({env}){where}: {reason}"

@@ -1,0 +1,174 @@
+"""Records to flat primitive rows and back, shared by both stores.
+
+Neo4j properties and SQLite columns both hold only primitives, so maps and lists
+travel as JSON text and times as RFC 3339 strings in UTC.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from cmdb.records import (
+    ApiToken,
+    AttributeChange,
+    CIStatus,
+    ConfigurationItem,
+    Incident,
+    IncidentState,
+    ReconcileConflict,
+)
+
+Row = dict[str, Any]
+
+
+def iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat()
+
+
+def from_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def opt_iso(at: datetime | None) -> str | None:
+    return None if at is None else iso(at)
+
+
+def opt_from_iso(text: str | None) -> datetime | None:
+    return None if text is None else from_iso(text)
+
+
+def dumps(value: object) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def ci_row(ci: ConfigurationItem) -> Row:
+    return {
+        "id": ci.id,
+        "ci_class": ci.ci_class,
+        "name": ci.name,
+        "attributes": dumps(ci.attributes),
+        "attribute_sources": dumps(ci.attribute_sources),
+        "sources": dumps({s: iso(t) for s, t in ci.sources.items()}),
+        "status": ci.status,
+        "created_at": iso(ci.created_at),
+        "updated_at": iso(ci.updated_at),
+        "last_seen": iso(ci.last_seen),
+    }
+
+
+def ci_from_row(row: Mapping[str, Any], keys: tuple[str, ...] = ()) -> ConfigurationItem:
+    return ConfigurationItem(
+        id=row["id"],
+        ci_class=row["ci_class"],
+        name=row["name"],
+        attributes=json.loads(row["attributes"]),
+        attribute_sources=json.loads(row["attribute_sources"]),
+        sources={s: from_iso(t) for s, t in json.loads(row["sources"]).items()},
+        status=cast(CIStatus, row["status"]),
+        created_at=from_iso(row["created_at"]),
+        updated_at=from_iso(row["updated_at"]),
+        last_seen=from_iso(row["last_seen"]),
+        identity_keys=keys,
+    )
+
+
+def change_row(change: AttributeChange) -> Row:
+    return {
+        "ci_id": change.ci_id,
+        "attribute": change.attribute,
+        "old": dumps(change.old),
+        "new": dumps(change.new),
+        "source": change.source,
+        "at": iso(change.at),
+    }
+
+
+def change_from_row(row: Mapping[str, Any]) -> AttributeChange:
+    return AttributeChange(
+        ci_id=row["ci_id"],
+        attribute=row["attribute"],
+        old=json.loads(row["old"]),
+        new=json.loads(row["new"]),
+        source=row["source"],
+        at=from_iso(row["at"]),
+    )
+
+
+def conflict_row(conflict: ReconcileConflict) -> Row:
+    return {
+        "source": conflict.source,
+        "chosen_ci_id": conflict.chosen_ci_id,
+        "other_ci_id": conflict.other_ci_id,
+        "key": conflict.key,
+        "at": iso(conflict.at),
+    }
+
+
+def conflict_from_row(row: Mapping[str, Any]) -> ReconcileConflict:
+    return ReconcileConflict(
+        source=row["source"],
+        chosen_ci_id=row["chosen_ci_id"],
+        other_ci_id=row["other_ci_id"],
+        key=row["key"],
+        at=from_iso(row["at"]),
+    )
+
+
+def incident_row(incident: Incident) -> Row:
+    return {
+        "id": incident.id,
+        "fingerprint": incident.fingerprint,
+        "open_fingerprint": incident.fingerprint if incident.state == "open" else None,
+        "rule": incident.rule,
+        "ci_id": incident.ci_id,
+        "state": incident.state,
+        "severity": incident.severity,
+        "summary": incident.summary,
+        "opened_at": iso(incident.opened_at),
+        "last_seen": iso(incident.last_seen),
+        "resolved_at": opt_iso(incident.resolved_at),
+        "occurrences": incident.occurrences,
+        "value": incident.value,
+        "labels": dumps(incident.labels),
+    }
+
+
+def incident_from_row(row: Mapping[str, Any]) -> Incident:
+    return Incident(
+        id=row["id"],
+        fingerprint=row["fingerprint"],
+        rule=row["rule"],
+        ci_id=row["ci_id"],
+        state=cast(IncidentState, row["state"]),
+        severity=row["severity"],
+        summary=row["summary"],
+        opened_at=from_iso(row["opened_at"]),
+        last_seen=from_iso(row["last_seen"]),
+        occurrences=int(row["occurrences"]),
+        resolved_at=opt_from_iso(row["resolved_at"]),
+        value=row["value"],
+        labels=json.loads(row["labels"]),
+    )
+
+
+def token_row(token: ApiToken) -> Row:
+    return {
+        "token_hash": token.token_hash,
+        "role": token.role,
+        "name": token.name,
+        "agent_id": token.agent_id,
+        "created_at": iso(token.created_at),
+    }
+
+
+def token_from_row(row: Mapping[str, Any]) -> ApiToken:
+    return ApiToken(
+        token_hash=row["token_hash"],
+        role=row["role"],
+        name=row["name"],
+        agent_id=row["agent_id"],
+        created_at=from_iso(row["created_at"]),
+    )

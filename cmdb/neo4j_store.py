@@ -1,0 +1,298 @@
+"""The production store: Neo4j 5.26 over Bolt.
+
+Uniqueness constraints carry the guarantees (one owner per identity key, one record
+per report id, one open incident per fingerprint), so they hold with several server
+processes writing at once. Every query is parameterised; the only names spliced in
+are CI class labels taken from `cmdb.classes`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import neo4j
+from neo4j import exceptions as neo4j_errors
+
+from cmdb import codec
+from cmdb.classes import ci_class
+from cmdb.errors import StoreUnavailable, UniquenessConflict
+from cmdb.records import (
+    ApiToken,
+    AttributeChange,
+    ConfigurationItem,
+    Incident,
+    Page,
+    ReconcileConflict,
+)
+from cmdb.store import WRITE_ATTEMPTS, CIQuery, IncidentQuery, OutboxEntry
+
+T = TypeVar("T")
+
+SCHEMA = (
+    "CREATE CONSTRAINT ci_id IF NOT EXISTS FOR (c:CI) REQUIRE c.id IS UNIQUE",
+    "CREATE CONSTRAINT identity_key IF NOT EXISTS FOR (i:Identity) REQUIRE i.key IS UNIQUE",
+    "CREATE CONSTRAINT report_id IF NOT EXISTS FOR (r:Report) REQUIRE r.report_id IS UNIQUE",
+    "CREATE CONSTRAINT incident_id IF NOT EXISTS FOR (i:Incident) REQUIRE i.id IS UNIQUE",
+    "CREATE CONSTRAINT incident_open IF NOT EXISTS "
+    "FOR (i:Incident) REQUIRE i.open_fingerprint IS UNIQUE",
+    "CREATE CONSTRAINT pending_fp IF NOT EXISTS FOR (p:Pending) REQUIRE p.fingerprint IS UNIQUE",
+    "CREATE CONSTRAINT outbox_id IF NOT EXISTS FOR (o:Outbox) REQUIRE o.id IS UNIQUE",
+    "CREATE CONSTRAINT token_hash IF NOT EXISTS FOR (t:ApiToken) REQUIRE t.token_hash IS UNIQUE",
+    "CREATE INDEX ci_class IF NOT EXISTS FOR (c:CI) ON (c.ci_class)",
+    "CREATE INDEX ci_name IF NOT EXISTS FOR (c:CI) ON (c.name)",
+    "CREATE INDEX change_ci IF NOT EXISTS FOR (h:Change) ON (h.ci_id)",
+    "CREATE INDEX incident_ci IF NOT EXISTS FOR (i:Incident) ON (i.ci_id)",
+    "CREATE INDEX incident_state IF NOT EXISTS FOR (i:Incident) ON (i.state)",
+)
+
+_UNAVAILABLE = (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, OSError)
+
+
+class Neo4jStore:
+    """`GraphStore` on a Neo4j server (`bolt://` or `neo4j://` URL)."""
+
+    def __init__(self, url: str, auth: tuple[str, str] | None = None,
+                 database: str | None = None) -> None:
+        self.url = url
+        self._database = database
+        self._driver = neo4j.GraphDatabase.driver(
+            url, auth=auth, connection_timeout=5.0, max_transaction_retry_time=10.0
+        )
+
+    def _session(self) -> neo4j.Session:
+        return self._driver.session(database=self._database)
+
+    def initialise(self) -> None:
+        try:
+            with self._session() as session:
+                for statement in SCHEMA:
+                    session.run(statement).consume()
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"neo4j at {self.url}: {exc}") from exc
+
+    def close(self) -> None:
+        self._driver.close()
+
+    def ping(self) -> None:
+        self._read("RETURN 1 AS one", {})
+
+    def write(self, work: Callable[[Any], T]) -> T:
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                with self._session() as session:
+                    return session.execute_write(lambda tx: work(_Neo4jTx(tx)))
+            except (neo4j_errors.ConstraintError, UniquenessConflict) as exc:
+                if attempt == WRITE_ATTEMPTS - 1:
+                    raise UniquenessConflict(str(exc)) from exc
+            except _UNAVAILABLE as exc:
+                raise StoreUnavailable(f"neo4j at {self.url}: {exc}") from exc
+            time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _read(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            records, _, _ = self._driver.execute_query(
+                query, params, database_=self._database, routing_=neo4j.RoutingControl.READ
+            )
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"neo4j at {self.url}: {exc}") from exc
+        return [r.data() for r in records]
+
+    def get_ci(self, ci_id: str) -> ConfigurationItem | None:
+        page = self.list_cis(CIQuery(limit=1, ci_id=ci_id))
+        return page.items[0] if page.items else None
+
+    def ci_for_key(self, key: str) -> str | None:
+        rows = self._read(
+            "MATCH (:Identity {key: $key})-[:IDENTIFIES]->(c:CI) RETURN c.id AS id", {"key": key}
+        )
+        return str(rows[0]["id"]) if rows else None
+
+    def list_cis(self, query: CIQuery) -> Page[ConfigurationItem]:
+        rows = self._read(
+            "MATCH (c:CI) WHERE c.id > $cursor "
+            "AND ($id IS NULL OR c.id = $id) "
+            "AND ($class IS NULL OR c.ci_class = $class) "
+            "AND ($status IS NULL OR c.status = $status) "
+            "AND ($name IS NULL OR toLower(c.name) CONTAINS toLower($name)) "
+            "WITH c ORDER BY c.id LIMIT $limit "
+            "RETURN c {.*} AS ci, COLLECT { MATCH (i:Identity)-[:IDENTIFIES]->(c) "
+            "RETURN i.key } AS keys ORDER BY c.id",
+            {"cursor": query.cursor or "", "id": query.ci_id, "class": query.ci_class,
+             "status": query.status, "name": query.name_contains, "limit": query.limit + 1},
+        )
+        items = [codec.ci_from_row(r["ci"], tuple(sorted(r["keys"])))
+                 for r in rows[: query.limit]]
+        more = len(rows) > query.limit
+        return Page(items, items[-1].id if more and items else None)
+
+    def history(self, ci_id: str) -> list[AttributeChange]:
+        rows = self._read(
+            "MATCH (h:Change {ci_id: $id}) RETURN h {.*} AS h ORDER BY h.at, h.n", {"id": ci_id}
+        )
+        return [codec.change_from_row(r["h"]) for r in rows]
+
+    def conflicts(self) -> list[ReconcileConflict]:
+        rows = self._read("MATCH (x:Conflict) RETURN x {.*} AS x ORDER BY x.at, x.n", {})
+        return [codec.conflict_from_row(r["x"]) for r in rows]
+
+    def get_incident(self, incident_id: str) -> Incident | None:
+        rows = self._read("MATCH (i:Incident {id: $id}) RETURN i {.*} AS i", {"id": incident_id})
+        return codec.incident_from_row(_with_nulls(rows[0]["i"])) if rows else None
+
+    def list_incidents(self, query: IncidentQuery) -> Page[Incident]:
+        rows = self._read(
+            "MATCH (i:Incident) WHERE i.id > $cursor "
+            "AND ($state IS NULL OR i.state = $state) "
+            "AND ($ci IS NULL OR i.ci_id = $ci) "
+            "RETURN i {.*} AS i ORDER BY i.id LIMIT $limit",
+            {"cursor": query.cursor or "", "state": query.state, "ci": query.ci_id,
+             "limit": query.limit + 1},
+        )
+        items = [codec.incident_from_row(_with_nulls(r["i"])) for r in rows[: query.limit]]
+        more = len(rows) > query.limit
+        return Page(items, items[-1].id if more and items else None)
+
+    def outbox(self, limit: int = 100) -> list[OutboxEntry]:
+        rows = self._read(
+            "MATCH (o:Outbox) RETURN o {.*} AS o ORDER BY o.seq LIMIT $limit", {"limit": limit}
+        )
+        return [
+            OutboxEntry(o["id"], o["incident_id"], o["event"], codec.from_iso(o["created_at"]),
+                        json.loads(o["payload"]))
+            for o in (r["o"] for r in rows)
+        ]
+
+    def add_token(self, token: ApiToken) -> None:
+        row = codec.token_row(token)
+        self.write(lambda tx: tx.run("CREATE (t:ApiToken) SET t = $row", {"row": row}))
+
+    def token(self, token_hash: str) -> ApiToken | None:
+        rows = self._read(
+            "MATCH (t:ApiToken {token_hash: $h}) RETURN t {.*} AS t", {"h": token_hash}
+        )
+        return codec.token_from_row({"agent_id": None, **rows[0]["t"]}) if rows else None
+
+
+def _with_nulls(row: dict[str, Any]) -> dict[str, Any]:
+    """Neo4j drops null properties; give the codec the keys it expects."""
+    return {"resolved_at": None, "value": None, "open_fingerprint": None, **row}
+
+
+class _Neo4jTx:
+    """`WriteTx` on a Neo4j managed transaction."""
+
+    def __init__(self, tx: neo4j.ManagedTransaction) -> None:
+        self._tx = tx
+
+    def run(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            return [r.data() for r in self._tx.run(query, params)]
+        except neo4j_errors.ConstraintError as exc:
+            raise UniquenessConflict(str(exc)) from exc
+
+    def cis_by_keys(self, keys: Sequence[str]) -> dict[str, str]:
+        rows = self.run(
+            "UNWIND $keys AS k MATCH (:Identity {key: k})-[:IDENTIFIES]->(c:CI) "
+            "RETURN k AS key, c.id AS id",
+            {"keys": list(keys)},
+        )
+        return {r["key"]: r["id"] for r in rows}
+
+    def load_cis(self, ids: Sequence[str]) -> dict[str, ConfigurationItem]:
+        rows = self.run("UNWIND $ids AS id MATCH (c:CI {id: id}) RETURN c {.*} AS ci",
+                        {"ids": list(ids)})
+        return {r["ci"]["id"]: codec.ci_from_row(r["ci"]) for r in rows}
+
+    def save_cis(self, cis: Sequence[ConfigurationItem]) -> None:
+        by_class: dict[str, list[dict[str, Any]]] = {}
+        for ci in cis:
+            by_class.setdefault(ci.ci_class, []).append(codec.ci_row(ci))
+        for name, rows in by_class.items():
+            label = ci_class(name).name  # declared label only, never input
+            self.run(
+                f"UNWIND $rows AS r MERGE (c:CI {{id: r.id}}) SET c += r, c:{label}",
+                {"rows": rows},
+            )
+
+    def attach_keys(self, keys: Sequence[tuple[str, str]]) -> None:
+        self.run(
+            "UNWIND $pairs AS p MATCH (c:CI {id: p[1]}) "
+            "CREATE (:Identity {key: p[0]})-[:IDENTIFIES]->(c)",
+            {"pairs": [list(k) for k in keys]},
+        )
+
+    def add_history(self, changes: Sequence[AttributeChange]) -> None:
+        rows = [{**codec.change_row(c), "n": n} for n, c in enumerate(changes)]
+        self.run("UNWIND $rows AS r CREATE (h:Change) SET h = r", {"rows": rows})
+
+    def add_conflicts(self, conflicts: Sequence[ReconcileConflict]) -> None:
+        rows = [{**codec.conflict_row(c), "n": n} for n, c in enumerate(conflicts)]
+        self.run("UNWIND $rows AS r CREATE (x:Conflict) SET x = r", {"rows": rows})
+
+    def claim_report(self, report_id: str, agent_id: str, at: datetime) -> bool:
+        rows = self.run(
+            "MERGE (r:Report {report_id: $id}) ON CREATE SET r.agent_id = $agent, "
+            "r.received_at = $at, r.fresh = true ON MATCH SET r.fresh = false "
+            "RETURN r.fresh AS fresh",
+            {"id": report_id, "agent": agent_id, "at": codec.iso(at)},
+        )
+        return bool(rows[0]["fresh"])
+
+    def open_incidents(self, fingerprints: Sequence[str]) -> dict[str, Incident]:
+        rows = self.run(
+            "UNWIND $fps AS fp MATCH (i:Incident {open_fingerprint: fp}) RETURN i {.*} AS i",
+            {"fps": list(fingerprints)},
+        )
+        return {r["i"]["fingerprint"]: codec.incident_from_row(_with_nulls(r["i"])) for r in rows}
+
+    def insert_incident(self, incident: Incident) -> None:
+        row = codec.incident_row(incident)
+        self.run(
+            "CREATE (i:Incident) SET i = $row WITH i "
+            "MATCH (c:CI {id: $row.ci_id}) CREATE (i)-[:AFFECTS]->(c)",
+            {"row": row},
+        )
+
+    def update_incident(self, incident: Incident) -> None:
+        row = codec.incident_row(incident)
+        self.run("MATCH (i:Incident {id: $row.id}) SET i += $row", {"row": row})
+
+    def set_pending(self, fingerprint: str, ci_id: str, since: datetime | None) -> None:
+        if since is None:
+            self.run("MATCH (p:Pending {fingerprint: $fp}) DELETE p", {"fp": fingerprint})
+        else:
+            self.run(
+                "MERGE (p:Pending {fingerprint: $fp}) SET p.ci_id = $ci, p.since = $since",
+                {"fp": fingerprint, "ci": ci_id, "since": codec.iso(since)},
+            )
+
+    def pending(self, fingerprints: Sequence[str]) -> dict[str, datetime]:
+        rows = self.run(
+            "UNWIND $fps AS fp MATCH (p:Pending {fingerprint: fp}) RETURN fp, p.since AS since",
+            {"fps": list(fingerprints)},
+        )
+        return {r["fp"]: codec.from_iso(r["since"]) for r in rows}
+
+    def enqueue(self, entries: Sequence[OutboxEntry]) -> None:
+        if not entries:
+            return
+        # One counter node keeps a total order of notifications across writers.
+        rows = self.run(
+            "MERGE (s:Sequence {name: 'outbox'}) SET s.value = coalesce(s.value, 0) + $n "
+            "RETURN s.value AS last",
+            {"n": len(entries)},
+        )
+        first = int(rows[0]["last"]) - len(entries) + 1
+        self.run(
+            "UNWIND $rows AS r CREATE (o:Outbox) SET o = r",
+            {"rows": [
+                {"id": e.id, "seq": first + i, "incident_id": e.incident_id, "event": e.event,
+                 "created_at": codec.iso(e.created_at), "payload": codec.dumps(e.payload)}
+                for i, e in enumerate(entries)
+            ]},
+        )

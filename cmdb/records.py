@@ -1,0 +1,101 @@
+"""The records the stores keep and hand back. Plain frozen dataclasses, store-neutral."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Generic, Literal, TypeVar
+
+T = TypeVar("T")
+
+CIStatus = Literal["active", "stale", "retired"]
+IncidentState = Literal["open", "resolved"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigurationItem:
+    """A CI as stored: its class, display name, merged attributes and where they came from."""
+
+    id: str
+    ci_class: str
+    name: str
+    attributes: dict[str, object]
+    attribute_sources: dict[str, str]
+    sources: dict[str, datetime]
+    status: CIStatus
+    created_at: datetime
+    updated_at: datetime
+    last_seen: datetime
+    identity_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeChange:
+    """One recorded change of one attribute of one CI."""
+
+    ci_id: str
+    attribute: str
+    old: object
+    new: object
+    source: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileConflict:
+    """Evidence from one payload that named two different CIs; recorded, not merged."""
+
+    source: str
+    chosen_ci_id: str
+    other_ci_id: str
+    key: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    """What reconciling one inventory did."""
+
+    ci_id: str
+    created: bool
+    changes: tuple[AttributeChange, ...] = ()
+    conflicts: tuple[ReconcileConflict, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """An incident as stored. `open_fingerprint` is set only while it is open, which is
+    what lets the store enforce one open incident per fingerprint."""
+
+    id: str
+    fingerprint: str
+    rule: str
+    ci_id: str
+    state: IncidentState
+    severity: str
+    summary: str
+    opened_at: datetime
+    last_seen: datetime
+    occurrences: int
+    resolved_at: datetime | None = None
+    value: float | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """A token as stored: only its SHA-256 hash, never the token itself."""
+
+    token_hash: str
+    role: str
+    name: str
+    created_at: datetime
+    agent_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list and the cursor of the next one (None at the end)."""
+
+    items: list[T]
+    next_cursor: str | None

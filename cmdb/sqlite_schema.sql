@@ -1,0 +1,82 @@
+CREATE TABLE IF NOT EXISTS ci (
+    id TEXT PRIMARY KEY,
+    ci_class TEXT NOT NULL,
+    name TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    attribute_sources TEXT NOT NULL,
+    sources TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    last_seen TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ci_class_idx ON ci (ci_class, id);
+CREATE INDEX IF NOT EXISTS ci_name_idx ON ci (name);
+-- One owner per identity key: two writers reconciling one machine yield one CI.
+CREATE TABLE IF NOT EXISTS ci_identity (
+    key TEXT PRIMARY KEY,
+    ci_id TEXT NOT NULL REFERENCES ci (id)
+);
+CREATE INDEX IF NOT EXISTS ci_identity_ci_idx ON ci_identity (ci_id);
+CREATE TABLE IF NOT EXISTS ci_history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    ci_id TEXT NOT NULL,
+    attribute TEXT NOT NULL,
+    old TEXT NOT NULL,
+    new TEXT NOT NULL,
+    source TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ci_history_ci_idx ON ci_history (ci_id, seq);
+CREATE TABLE IF NOT EXISTS reconcile_conflict (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    source TEXT NOT NULL,
+    chosen_ci_id TEXT NOT NULL,
+    other_ci_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS report (
+    report_id TEXT PRIMARY KEY,
+    agent_id TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS incident (
+    id TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    -- Set only while open: the unique index is the one-open-incident guarantee.
+    open_fingerprint TEXT UNIQUE,
+    rule TEXT NOT NULL,
+    ci_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    opened_at TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    resolved_at TEXT,
+    occurrences INTEGER NOT NULL,
+    value REAL,
+    labels TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incident_ci_idx ON incident (ci_id);
+CREATE INDEX IF NOT EXISTS incident_state_idx ON incident (state, id);
+CREATE TABLE IF NOT EXISTS rule_pending (
+    fingerprint TEXT PRIMARY KEY,
+    ci_id TEXT NOT NULL,
+    since TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    incident_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_token (
+    token_hash TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    name TEXT NOT NULL,
+    agent_id TEXT,
+    created_at TEXT NOT NULL
+);

@@ -1,0 +1,298 @@
+"""The embedded default store: SQLite (stdlib), one file, WAL mode.
+
+Writers serialise on `BEGIN IMMEDIATE`; unique keys (identity, report id, open
+fingerprint) are primary keys or unique indexes, so the guarantees hold across
+processes sharing the file, not only within one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from cmdb import codec
+from cmdb.errors import InvalidStoreURL, StoreUnavailable, UniquenessConflict
+from cmdb.records import (
+    ApiToken,
+    AttributeChange,
+    ConfigurationItem,
+    Incident,
+    Page,
+    ReconcileConflict,
+)
+from cmdb.store import WRITE_ATTEMPTS, CIQuery, IncidentQuery, OutboxEntry
+
+T = TypeVar("T")
+
+
+def sqlite_path(url: str) -> Path:
+    """The file of a `sqlite:///relative/path.db` or `sqlite:////absolute/path.db` URL."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or len(url) == len(prefix):
+        raise InvalidStoreURL(
+            f"expected sqlite:///relative.db or sqlite:////absolute.db, got {url!r}")
+    return Path(url[len(prefix):])
+
+
+class SQLiteStore:
+    """`GraphStore` on one SQLite file."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path = sqlite_path(url)
+        self._local = threading.local()
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            except (OSError, sqlite3.Error) as exc:
+                raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    def initialise(self) -> None:
+        schema = resources.files("cmdb").joinpath("sqlite_schema.sql").read_text()
+        self._connection().executescript(schema)
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def ping(self) -> None:
+        try:
+            self._connection().execute("SELECT 1").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def write(self, work: Callable[[Any], T]) -> T:
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                with self._transaction() as conn:
+                    return work(_SQLiteTx(conn))
+            except sqlite3.IntegrityError as exc:
+                if attempt == WRITE_ATTEMPTS - 1:
+                    raise UniquenessConflict(str(exc)) from exc
+            except UniquenessConflict:
+                if attempt == WRITE_ATTEMPTS - 1:
+                    raise
+            except sqlite3.OperationalError as exc:
+                raise StoreUnavailable(str(exc)) from exc
+            time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _rows(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        try:
+            return self._connection().execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    def get_ci(self, ci_id: str) -> ConfigurationItem | None:
+        page = self.list_cis(CIQuery(limit=1, cursor=None, ci_id=ci_id))
+        return page.items[0] if page.items else None
+
+    def ci_for_key(self, key: str) -> str | None:
+        rows = self._rows("SELECT ci_id FROM ci_identity WHERE key = ?", (key,))
+        return str(rows[0]["ci_id"]) if rows else None
+
+    def list_cis(self, query: CIQuery) -> Page[ConfigurationItem]:
+        where, params = ["id > ?"], [query.cursor or ""]
+        if query.ci_id:
+            where.append("id = ?")
+            params.append(query.ci_id)
+        if query.ci_class:
+            where.append("ci_class = ?")
+            params.append(query.ci_class)
+        if query.status:
+            where.append("status = ?")
+            params.append(query.status)
+        if query.name_contains:
+            where.append("instr(lower(name), lower(?)) > 0")
+            params.append(query.name_contains)
+        sql = (
+            "SELECT *, (SELECT group_concat(key, char(10)) FROM ci_identity "
+            "WHERE ci_id = ci.id) AS keys "
+            f"FROM ci WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"  # noqa: S608 (fixed clauses)
+        )
+        rows = self._rows(sql, [*params, query.limit + 1])
+        items = [codec.ci_from_row(dict(r), _keys(r["keys"])) for r in rows[: query.limit]]
+        more = len(rows) > query.limit
+        return Page(items, items[-1].id if more and items else None)
+
+    def history(self, ci_id: str) -> list[AttributeChange]:
+        rows = self._rows("SELECT * FROM ci_history WHERE ci_id = ? ORDER BY seq", (ci_id,))
+        return [codec.change_from_row(dict(r)) for r in rows]
+
+    def conflicts(self) -> list[ReconcileConflict]:
+        rows = self._rows("SELECT * FROM reconcile_conflict ORDER BY seq")
+        return [codec.conflict_from_row(dict(r)) for r in rows]
+
+    def get_incident(self, incident_id: str) -> Incident | None:
+        rows = self._rows("SELECT * FROM incident WHERE id = ?", (incident_id,))
+        return codec.incident_from_row(dict(rows[0])) if rows else None
+
+    def list_incidents(self, query: IncidentQuery) -> Page[Incident]:
+        where, params = ["id > ?"], [query.cursor or ""]
+        if query.state:
+            where.append("state = ?")
+            params.append(query.state)
+        if query.ci_id:
+            where.append("ci_id = ?")
+            params.append(query.ci_id)
+        sql = f"SELECT * FROM incident WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"  # noqa: S608 (fixed clauses)
+        rows = self._rows(sql, [*params, query.limit + 1])
+        items = [codec.incident_from_row(dict(r)) for r in rows[: query.limit]]
+        more = len(rows) > query.limit
+        return Page(items, items[-1].id if more and items else None)
+
+    def outbox(self, limit: int = 100) -> list[OutboxEntry]:
+        rows = self._rows("SELECT * FROM outbox ORDER BY seq LIMIT ?", (limit,))
+        return [
+            OutboxEntry(r["id"], r["incident_id"], r["event"],
+                        codec.from_iso(r["created_at"]), json.loads(r["payload"]))
+            for r in rows
+        ]
+
+    def add_token(self, token: ApiToken) -> None:
+        row = codec.token_row(token)
+        self.write(lambda tx: tx.conn.execute(
+            "INSERT INTO api_token VALUES (:token_hash, :role, :name, :agent_id, :created_at)",
+            row))
+
+    def token(self, token_hash: str) -> ApiToken | None:
+        rows = self._rows("SELECT * FROM api_token WHERE token_hash = ?", (token_hash,))
+        return codec.token_from_row(dict(rows[0])) if rows else None
+
+
+def _keys(joined: str | None) -> tuple[str, ...]:
+    return tuple(sorted(joined.split("\n"))) if joined else ()
+
+
+class _SQLiteTx:
+    """`WriteTx` on an open SQLite transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def _in(self, sql: str, values: Sequence[str]) -> list[sqlite3.Row]:
+        rows: list[sqlite3.Row] = []
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows.extend(self.conn.execute(sql.format(marks=marks), chunk).fetchall())
+        return rows
+
+    def cis_by_keys(self, keys: Sequence[str]) -> dict[str, str]:
+        rows = self._in("SELECT key, ci_id FROM ci_identity WHERE key IN ({marks})", keys)
+        return {r["key"]: r["ci_id"] for r in rows}
+
+    def load_cis(self, ids: Sequence[str]) -> dict[str, ConfigurationItem]:
+        rows = self._in("SELECT * FROM ci WHERE id IN ({marks})", ids)
+        return {r["id"]: codec.ci_from_row(dict(r)) for r in rows}
+
+    def save_cis(self, cis: Sequence[ConfigurationItem]) -> None:
+        self.conn.executemany(
+            "INSERT INTO ci VALUES (:id, :ci_class, :name, :attributes, "
+            ":attribute_sources, :sources, :status, :created_at, :updated_at, :last_seen) "
+            "ON CONFLICT (id) DO UPDATE SET ci_class = excluded.ci_class, "
+            "name = excluded.name, attributes = excluded.attributes, "
+            "attribute_sources = excluded.attribute_sources, sources = excluded.sources, "
+            "status = excluded.status, updated_at = excluded.updated_at, "
+            "last_seen = excluded.last_seen",
+            [codec.ci_row(ci) for ci in cis],
+        )
+
+    def attach_keys(self, keys: Sequence[tuple[str, str]]) -> None:
+        self.conn.executemany("INSERT INTO ci_identity (key, ci_id) VALUES (?, ?)", keys)
+
+    def add_history(self, changes: Sequence[AttributeChange]) -> None:
+        self.conn.executemany(
+            "INSERT INTO ci_history (ci_id, attribute, old, new, source, at) "
+            "VALUES (:ci_id, :attribute, :old, :new, :source, :at)",
+            [codec.change_row(c) for c in changes],
+        )
+
+    def add_conflicts(self, conflicts: Sequence[ReconcileConflict]) -> None:
+        self.conn.executemany(
+            "INSERT INTO reconcile_conflict (source, chosen_ci_id, other_ci_id, key, at) "
+            "VALUES (:source, :chosen_ci_id, :other_ci_id, :key, :at)",
+            [codec.conflict_row(c) for c in conflicts],
+        )
+
+    def claim_report(self, report_id: str, agent_id: str, at: datetime) -> bool:
+        cursor = self.conn.execute(
+            "INSERT OR IGNORE INTO report VALUES (?, ?, ?)", (report_id, agent_id, codec.iso(at))
+        )
+        return cursor.rowcount == 1
+
+    def open_incidents(self, fingerprints: Sequence[str]) -> dict[str, Incident]:
+        rows = self._in("SELECT * FROM incident WHERE open_fingerprint IN ({marks})",
+                        fingerprints)
+        return {r["fingerprint"]: codec.incident_from_row(dict(r)) for r in rows}
+
+    def insert_incident(self, incident: Incident) -> None:
+        try:
+            self.conn.execute(
+                "INSERT INTO incident VALUES (:id, :fingerprint, :open_fingerprint, :rule, "
+                ":ci_id, :state, :severity, :summary, :opened_at, :last_seen, :resolved_at, "
+                ":occurrences, :value, :labels)",
+                codec.incident_row(incident),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise UniquenessConflict(f"open incident for {incident.fingerprint}") from exc
+
+    def update_incident(self, incident: Incident) -> None:
+        self.conn.execute(
+            "UPDATE incident SET open_fingerprint = :open_fingerprint, state = :state, "
+            "severity = :severity, summary = :summary, last_seen = :last_seen, "
+            "resolved_at = :resolved_at, occurrences = :occurrences, value = :value "
+            "WHERE id = :id",
+            codec.incident_row(incident),
+        )
+
+    def set_pending(self, fingerprint: str, ci_id: str, since: datetime | None) -> None:
+        if since is None:
+            self.conn.execute("DELETE FROM rule_pending WHERE fingerprint = ?", (fingerprint,))
+        else:
+            self.conn.execute("INSERT OR REPLACE INTO rule_pending VALUES (?, ?, ?)",
+                              (fingerprint, ci_id, codec.iso(since)))
+
+    def pending(self, fingerprints: Sequence[str]) -> dict[str, datetime]:
+        rows = self._in("SELECT * FROM rule_pending WHERE fingerprint IN ({marks})",
+                        fingerprints)
+        return {r["fingerprint"]: codec.from_iso(r["since"]) for r in rows}
+
+    def enqueue(self, entries: Sequence[OutboxEntry]) -> None:
+        base = self.conn.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()[0]
+        self.conn.executemany(
+            "INSERT INTO outbox VALUES (?, ?, ?, ?, ?, ?)",
+            [(e.id, base + i + 1, e.incident_id, e.event, codec.iso(e.created_at),
+              codec.dumps(e.payload)) for i, e in enumerate(entries)],
+        )

@@ -1,0 +1,135 @@
+"""The `GraphStore` protocol: what every CMDB store (SQLite, Neo4j) provides.
+
+Writes go through `GraphStore.write(work)`: `work` receives a `WriteTx` and runs in
+one transaction, retried from the start when a concurrent writer took a unique key
+first (`UniquenessConflict`). Reconciliation and incident persistence are written
+once against `WriteTx`, so both stores share their logic and differ only in storage.
+The contract suite in `tests/contract/` runs against every store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from cmdb.records import (
+    ApiToken,
+    AttributeChange,
+    ConfigurationItem,
+    Incident,
+    Page,
+    ReconcileConflict,
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class CIQuery:
+    """Filters and paging for listing CIs; `cursor` is the last id of the previous page."""
+
+    ci_id: str | None = None
+    ci_class: str | None = None
+    name_contains: str | None = None
+    status: str | None = None
+    limit: int = 100
+    cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentQuery:
+    state: str | None = None
+    ci_id: str | None = None
+    limit: int = 100
+    cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """A notification decided together with an incident change, delivered later."""
+
+    id: str
+    incident_id: str
+    event: str
+    created_at: datetime
+    payload: dict[str, object]
+
+
+class WriteTx(Protocol):
+    """The primitive operations of one write transaction. Batch-shaped, so that a
+    batch of inventories costs a handful of round trips, not a few per CI."""
+
+    def cis_by_keys(self, keys: Sequence[str]) -> dict[str, str]:
+        """Identity key -> CI id for the keys that are already owned."""
+
+    def load_cis(self, ids: Sequence[str]) -> dict[str, ConfigurationItem]: ...
+
+    def save_cis(self, cis: Sequence[ConfigurationItem]) -> None:
+        """Insert or replace these CIs (attributes, sources, status, times)."""
+
+    def attach_keys(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Give each (key, ci_id) pair's key to that CI; `UniquenessConflict` if taken."""
+
+    def add_history(self, changes: Sequence[AttributeChange]) -> None: ...
+
+    def add_conflicts(self, conflicts: Sequence[ReconcileConflict]) -> None: ...
+
+    def claim_report(self, report_id: str, agent_id: str, at: datetime) -> bool:
+        """Record a report id; False when it was recorded before (a retry)."""
+
+    def open_incidents(self, fingerprints: Sequence[str]) -> dict[str, Incident]: ...
+
+    def insert_incident(self, incident: Incident) -> None:
+        """Store a new open incident; `UniquenessConflict` if its fingerprint is open."""
+
+    def update_incident(self, incident: Incident) -> None:
+        """Replace a stored incident's mutable fields (state, counts, times, value)."""
+
+    def set_pending(self, fingerprint: str, ci_id: str, since: datetime | None) -> None:
+        """Start (since) or clear (None) a rule's pending timer for a fingerprint."""
+
+    def pending(self, fingerprints: Sequence[str]) -> dict[str, datetime]: ...
+
+    def enqueue(self, entries: Sequence[OutboxEntry]) -> None: ...
+
+
+class GraphStore(Protocol):
+    """A CMDB store. Implementations: `SQLiteStore`, `Neo4jStore`."""
+
+    url: str
+
+    def initialise(self) -> None:
+        """Create the schema, unique constraints and indexes (idempotent)."""
+
+    def close(self) -> None: ...
+
+    def ping(self) -> None:
+        """Return when the store answers; raise `StoreUnavailable` otherwise."""
+
+    def write(self, work: Callable[[WriteTx], T]) -> T:
+        """Run `work` in one write transaction, retrying it on `UniquenessConflict`."""
+
+    def get_ci(self, ci_id: str) -> ConfigurationItem | None: ...
+
+    def ci_for_key(self, key: str) -> str | None: ...
+
+    def list_cis(self, query: CIQuery) -> Page[ConfigurationItem]: ...
+
+    def history(self, ci_id: str) -> list[AttributeChange]: ...
+
+    def conflicts(self) -> list[ReconcileConflict]: ...
+
+    def get_incident(self, incident_id: str) -> Incident | None: ...
+
+    def list_incidents(self, query: IncidentQuery) -> Page[Incident]: ...
+
+    def outbox(self, limit: int = 100) -> list[OutboxEntry]: ...
+
+    def add_token(self, token: ApiToken) -> None: ...
+
+    def token(self, token_hash: str) -> ApiToken | None: ...
+
+
+WRITE_ATTEMPTS = 5

@@ -1,0 +1,56 @@
+"""Report intake: one agent report in, CMDB and incidents updated in one transaction.
+
+Claiming the report id, reconciling the host, evaluating the rules and writing the
+incident changes with their outbox entries all happen in the same write, so a
+retried report is counted once and a crash leaves either all of it or none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from cmdb.reconcile import reconcile_in
+from cmdb.store import GraphStore, WriteTx
+from collector.host import host_inventory, observations
+from collector.report_model import AgentReport
+from rules.book import RuleBook
+from rules.engine import CIView, candidate_fingerprints, evaluate
+from rules.persist import apply, load_state
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    report_id: str
+    ci_id: str | None
+    duplicate: bool
+    incidents_changed: int = 0
+
+
+class ReportIntake:
+    """Accepts agent reports into `store`, evaluating `rules` against their metrics."""
+
+    def __init__(self, store: GraphStore, rules: RuleBook, clock: Callable[[], datetime]
+                 ) -> None:
+        self._store = store
+        self._rules = rules
+        self._clock = clock
+
+    def accept(self, report: AgentReport) -> IntakeResult:
+        now = self._clock()
+        return self._store.write(lambda tx: self._accept_in(tx, report, now))
+
+    def _accept_in(self, tx: WriteTx, report: AgentReport, now: datetime) -> IntakeResult:
+        if not tx.claim_report(report.report_id, report.agent_id, now):
+            owner = tx.cis_by_keys([f"agent:{report.agent_id}"])
+            return IntakeResult(report.report_id, owner.get(f"agent:{report.agent_id}"), True)
+        inventory = host_inventory(report, report.inventory)
+        [reconciled] = reconcile_in(tx, [inventory], now)
+        ci = tx.load_cis([reconciled.ci_id])[reconciled.ci_id]
+        cis = {ci.id: CIView(ci.id, ci.ci_class, ci.name)}
+        observed = observations(report, ci.id, now)
+        rules = self._rules.rules
+        state = load_state(tx, candidate_fingerprints(rules, observed, cis))
+        changed = apply(tx, evaluate(rules, observed, cis, state, now))
+        return IntakeResult(report.report_id, ci.id, False, len(changed))

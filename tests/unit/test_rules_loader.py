@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from rules.errors import RuleConfigError
+from rules.loader import load_rules_file, parse_rules
+
+ROOT = Path(__file__).resolve().parents[2]
+
+GOOD = """
+rules:
+  - name: filesystem-full
+    metric: host.filesystem.used
+    when: "> 90"
+    clear: "< 85"
+    for: 5m
+    severity: major
+    scope:
+      ci_class: [Computer, Server]
+      labels: {mountpoint: /}
+    failure_mode: [mountpoint]
+    labels: {team: infra}
+"""
+
+
+def test_a_valid_rule_loads_with_every_field() -> None:
+    [rule] = parse_rules(GOOD)
+    assert rule.name == "filesystem-full"
+    assert rule.when.holds(91) and not rule.when.holds(90)
+    assert rule.clear.holds(84) and not rule.clear.holds(85)
+    assert rule.for_ == timedelta(minutes=5)
+    assert rule.ci_classes == {"Computer", "Server"}
+    assert rule.match_labels == (("mountpoint", "/"),)
+    assert rule.labels == (("team", "infra"),)
+
+
+def test_clear_defaults_to_the_negation() -> None:
+    [rule] = parse_rules("rules:\n  - {name: a, metric: m, when: '>= 3'}\n")
+    assert rule.clear.holds(2.9) and not rule.clear.holds(3)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("rules: [", "<rules>:1: invalid YAML"),
+        ("hello: 1", "<rules>:1: field 'rules': the file must hold a list `rules:`"),
+        ("rules:\n  - name: a\n    metric: m\n    when: 'over 9000'\n",
+         "<rules>:4: rule 'a': field 'when': required; a comparison"),
+        ("rules:\n  - name: a\n    metric: m\n    when: '> 1'\n    for: soon\n",
+         "<rules>:5: rule 'a': field 'for': a duration"),
+        ("rules:\n  - name: a\n    metric: m\n    when: '> 1'\n    severity: meh\n",
+         "<rules>:5: rule 'a': field 'severity': one of critical"),
+        ("rules:\n  - name: a\n    metric: m\n    when: '> 1'\n    colour: red\n",
+         "<rules>:5: rule 'a': field 'colour': unknown field"),
+        ("rules:\n  - name: a\n    metric: m\n    when: '> 90'\n    clear: '< 95'\n",
+         "<rules>:5: rule 'a': field 'clear': overlaps the open condition > 90"),
+        ("rules:\n  - name: a\n    metric: m\n    when: '> 1'\n    scope: {ci_class: Toaster}\n",
+         "<rules>:5: rule 'a': field 'scope': unknown CI class 'Toaster'"),
+        ("rules:\n  - {name: a, metric: m, when: '> 1'}\n  - {name: a, metric: m, when: '> 1'}\n",
+         "<rules>:3: rule 'a': field 'name': duplicate name"),
+        ("rules:\n  - name: Bad Name\n    metric: m\n    when: '> 1'\n",
+         "<rules>:2: rule 'Bad Name': field 'name': required"),
+    ],
+)
+def test_errors_name_file_line_rule_and_field(text: str, message: str) -> None:
+    with pytest.raises(RuleConfigError) as caught:
+        parse_rules(text)
+    assert str(caught.value).startswith(message)
+    assert "\n" not in str(caught.value)
+
+
+def test_shipped_rule_files_are_valid() -> None:
+    for path in (ROOT / "etc").glob("*rules.yaml"):
+        assert load_rules_file(path), path
+
+
+def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(RuleConfigError, match="cannot read"):
+        load_rules_file(tmp_path / "nope.yaml")
