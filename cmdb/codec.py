@@ -19,6 +19,7 @@ from cmdb.records import (
     Incident,
     IncidentState,
     ReconcileConflict,
+    Relationship,
 )
 
 Row = dict[str, Any]
@@ -72,6 +73,28 @@ def ci_from_row(row: Mapping[str, Any], keys: tuple[str, ...] = ()) -> Configura
         updated_at=from_iso(row["updated_at"]),
         last_seen=from_iso(row["last_seen"]),
         identity_keys=keys,
+    )
+
+
+def relationship_row(rel: Relationship) -> Row:
+    return {
+        "from_id": rel.from_id,
+        "type": rel.type,
+        "to_id": rel.to_id,
+        "properties": dumps(rel.properties),
+        "sources": dumps({s: iso(t) for s, t in rel.sources.items()}),
+        "last_seen": opt_iso(rel.last_seen),
+    }
+
+
+def relationship_from_row(row: Mapping[str, Any]) -> Relationship:
+    return Relationship(
+        from_id=row["from_id"],
+        type=row["type"],
+        to_id=row["to_id"],
+        properties=json.loads(row["properties"]),
+        sources={s: from_iso(t) for s, t in json.loads(row["sources"]).items()},
+        last_seen=opt_from_iso(row.get("last_seen")),
     )
 
 

@@ -18,7 +18,7 @@ import neo4j
 from neo4j import exceptions as neo4j_errors
 
 from cmdb import codec
-from cmdb.classes import ci_class
+from cmdb.classes import RELATIONSHIPS, ci_class, relationship
 from cmdb.errors import StoreUnavailable, UniquenessConflict
 from cmdb.records import (
     ApiToken,
@@ -27,8 +27,9 @@ from cmdb.records import (
     Incident,
     Page,
     ReconcileConflict,
+    Relationship,
 )
-from cmdb.store import WRITE_ATTEMPTS, CIQuery, IncidentQuery, OutboxEntry
+from cmdb.store import WRITE_ATTEMPTS, CIQuery, IncidentQuery, OutboxEntry, RelationshipKey
 
 T = TypeVar("T")
 
@@ -106,6 +107,11 @@ class Neo4jStore:
         page = self.list_cis(CIQuery(limit=1, ci_id=ci_id))
         return page.items[0] if page.items else None
 
+    def get_cis(self, ci_ids: Sequence[str]) -> dict[str, ConfigurationItem]:
+        rows = self._read("UNWIND $ids AS id MATCH (c:CI {id: id}) RETURN c {.*} AS ci",
+                          {"ids": list(ci_ids)})
+        return {r["ci"]["id"]: codec.ci_from_row(r["ci"]) for r in rows}
+
     def ci_for_key(self, key: str) -> str | None:
         rows = self._read(
             "MATCH (:Identity {key: $key})-[:IDENTIFIES]->(c:CI) RETURN c.id AS id", {"key": key}
@@ -135,6 +141,34 @@ class Neo4jStore:
             "MATCH (h:Change {ci_id: $id}) RETURN h {.*} AS h ORDER BY h.at, h.n", {"id": ci_id}
         )
         return [codec.change_from_row(r["h"]) for r in rows]
+
+    def relationships(self, ci_id: str) -> list[Relationship]:
+        rows = self._read(
+            "MATCH (c:CI {id: $id})-[r]-(o:CI) WHERE type(r) IN $types "
+            "RETURN startNode(r).id AS from_id, type(r) AS type, endNode(r).id AS to_id, "
+            "r.properties AS properties, r.sources AS sources, r.last_seen AS last_seen "
+            "ORDER BY type, from_id, to_id",
+            {"id": ci_id, "types": sorted(RELATIONSHIPS)},
+        )
+        return [codec.relationship_from_row(r) for r in rows]
+
+    def edges_into(self, ci_ids: Sequence[str], types: Sequence[str]) -> list[Relationship]:
+        return self._edges("(x:CI)-[r]->(c:CI {id: id})", ci_ids, types)
+
+    def edges_out_of(self, ci_ids: Sequence[str], types: Sequence[str]
+                     ) -> list[Relationship]:
+        return self._edges("(c:CI {id: id})-[r]->(x:CI)", ci_ids, types)
+
+    def _edges(self, pattern: str, ci_ids: Sequence[str], types: Sequence[str]
+               ) -> list[Relationship]:
+        rel_types = "|".join(relationship(t).name for t in types)  # declared names only
+        rows = self._read(
+            f"UNWIND $ids AS id MATCH {pattern.replace('[r]', f'[r:{rel_types}]')} "
+            "RETURN startNode(r).id AS from_id, type(r) AS type, endNode(r).id AS to_id, "
+            "r.properties AS properties, r.sources AS sources, r.last_seen AS last_seen",
+            {"ids": list(ci_ids)},
+        )
+        return [codec.relationship_from_row(r) for r in rows]
 
     def conflicts(self) -> list[ReconcileConflict]:
         rows = self._read("MATCH (x:Conflict) RETURN x {.*} AS x ORDER BY x.at, x.n", {})
@@ -178,6 +212,14 @@ class Neo4jStore:
         return codec.token_from_row({"agent_id": None, **rows[0]["t"]}) if rows else None
 
 
+def _by_type(keys: Sequence[RelationshipKey]) -> dict[str, list[RelationshipKey]]:
+    """Keys grouped by relationship type, each type checked against the declared set."""
+    groups: dict[str, list[RelationshipKey]] = {}
+    for key in keys:
+        groups.setdefault(relationship(key[1]).name, []).append(key)
+    return groups
+
+
 def _with_nulls(row: dict[str, Any]) -> dict[str, Any]:
     """Neo4j drops null properties; give the codec the keys it expects."""
     return {"resolved_at": None, "value": None, "open_fingerprint": None, **row}
@@ -204,8 +246,13 @@ class _Neo4jTx:
         return {r["key"]: r["id"] for r in rows}
 
     def load_cis(self, ids: Sequence[str]) -> dict[str, ConfigurationItem]:
-        rows = self.run("UNWIND $ids AS id MATCH (c:CI {id: id}) RETURN c {.*} AS ci",
-                        {"ids": list(ids)})
+        # Writing a property takes the node's write lock for the rest of the transaction,
+        # so concurrent read-merge-write of one CI serialises instead of losing updates.
+        rows = self.run(
+            "UNWIND $ids AS id MATCH (c:CI {id: id}) SET c._lock = true REMOVE c._lock "
+            "RETURN c {.*} AS ci",
+            {"ids": list(ids)},
+        )
         return {r["ci"]["id"]: codec.ci_from_row(r["ci"]) for r in rows}
 
     def save_cis(self, cis: Sequence[ConfigurationItem]) -> None:
@@ -227,12 +274,65 @@ class _Neo4jTx:
         )
 
     def add_history(self, changes: Sequence[AttributeChange]) -> None:
-        rows = [{**codec.change_row(c), "n": n} for n, c in enumerate(changes)]
+        # Write order breaks ties between changes recorded at the same instant.
+        base = time.time_ns()
+        rows = [{**codec.change_row(c), "n": base + n} for n, c in enumerate(changes)]
         self.run("UNWIND $rows AS r CREATE (h:Change) SET h = r", {"rows": rows})
 
     def add_conflicts(self, conflicts: Sequence[ReconcileConflict]) -> None:
-        rows = [{**codec.conflict_row(c), "n": n} for n, c in enumerate(conflicts)]
+        base = time.time_ns()
+        rows = [{**codec.conflict_row(c), "n": base + n} for n, c in enumerate(conflicts)]
         self.run("UNWIND $rows AS r CREATE (x:Conflict) SET x = r", {"rows": rows})
+
+    def load_relationships(self, keys: Sequence[RelationshipKey]
+                           ) -> dict[RelationshipKey, Relationship]:
+        found: dict[RelationshipKey, Relationship] = {}
+        for rel_type, group in _by_type(keys).items():
+            rows = self.run(
+                f"UNWIND $keys AS k MATCH (a:CI {{id: k[0]}})-[r:{rel_type}]->(b:CI {{id: k[2]}}) "
+                "RETURN a.id AS from_id, type(r) AS type, b.id AS to_id, "
+                "r.properties AS properties, r.sources AS sources, r.last_seen AS last_seen",
+                {"keys": [list(k) for k in group]},
+            )
+            for row in rows:
+                rel = codec.relationship_from_row(row)
+                found[(rel.from_id, rel.type, rel.to_id)] = rel
+        return found
+
+    def save_relationships(self, relationships: Sequence[Relationship]) -> None:
+        by_type: dict[str, list[dict[str, Any]]] = {}
+        for rel in relationships:
+            row = codec.relationship_row(rel)
+            # Declared properties also as plain properties, so Cypher can filter on them.
+            row["plain"] = {k: v for k, v in rel.properties.items()}
+            by_type.setdefault(relationship(rel.type).name, []).append(row)
+        for rel_type, rows in by_type.items():
+            self.run(
+                f"UNWIND $rows AS row MATCH (a:CI {{id: row.from_id}}), (b:CI {{id: row.to_id}}) "
+                f"MERGE (a)-[r:{rel_type}]->(b) SET r = row.plain, "
+                "r.properties = row.properties, r.sources = row.sources, "
+                "r.last_seen = row.last_seen",
+                {"rows": rows},
+            )
+
+    def delete_relationships(self, keys: Sequence[RelationshipKey]) -> int:
+        deleted = 0
+        for rel_type, group in _by_type(keys).items():
+            rows = self.run(
+                f"UNWIND $keys AS k MATCH (:CI {{id: k[0]}})-[r:{rel_type}]->(:CI {{id: k[2]}}) "
+                "DELETE r RETURN count(*) AS n",
+                {"keys": [list(k) for k in group]},
+            )
+            deleted += int(rows[0]["n"]) if rows else 0
+        return deleted
+
+    def cis_last_seen_before(self, cutoff: datetime, status: str) -> list[ConfigurationItem]:
+        rows = self.run(
+            "MATCH (c:CI) WHERE c.status = $status AND c.last_seen < $cutoff "
+            "RETURN c {.*} AS ci ORDER BY c.id",
+            {"status": status, "cutoff": codec.iso(cutoff)},
+        )
+        return [codec.ci_from_row(r["ci"]) for r in rows]
 
     def claim_report(self, report_id: str, agent_id: str, at: datetime) -> bool:
         rows = self.run(
@@ -245,7 +345,8 @@ class _Neo4jTx:
 
     def open_incidents(self, fingerprints: Sequence[str]) -> dict[str, Incident]:
         rows = self.run(
-            "UNWIND $fps AS fp MATCH (i:Incident {open_fingerprint: fp}) RETURN i {.*} AS i",
+            "UNWIND $fps AS fp MATCH (i:Incident {open_fingerprint: fp}) "
+            "SET i._lock = true REMOVE i._lock RETURN i {.*} AS i",
             {"fps": list(fingerprints)},
         )
         return {r["i"]["fingerprint"]: codec.incident_from_row(_with_nulls(r["i"])) for r in rows}

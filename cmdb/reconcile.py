@@ -135,6 +135,9 @@ def merge(current: ConfigurationItem, inventory: Inventory, at: datetime
         if old != value:
             attributes[name] = value
             changes.append(AttributeChange(current.id, name, old, value, inventory.source, at))
+    if current.status != "active":
+        changes.append(AttributeChange(current.id, "status", current.status, "active",
+                                       inventory.source, at))
     sources = {**current.sources, inventory.source: max(at, current.sources.get(
         inventory.source, at))}
     merged = replace(

@@ -29,6 +29,22 @@ class ConfigurationItem:
     identity_keys: tuple[str, ...] = ()
 
 
+PropertyValue = str | int | float | bool
+
+
+@dataclass(frozen=True, slots=True)
+class Relationship:
+    """`from_id` -[type]-> `to_id`, with the declared properties it carries (port,
+    redundancy group) and when each source last saw it."""
+
+    from_id: str
+    type: str
+    to_id: str
+    properties: dict[str, PropertyValue] = field(default_factory=dict)
+    sources: dict[str, datetime] = field(default_factory=dict)
+    last_seen: datetime | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class AttributeChange:
     """One recorded change of one attribute of one CI."""

@@ -18,6 +18,17 @@ CREATE TABLE IF NOT EXISTS ci_identity (
     ci_id TEXT NOT NULL REFERENCES ci (id)
 );
 CREATE INDEX IF NOT EXISTS ci_identity_ci_idx ON ci_identity (ci_id);
+CREATE TABLE IF NOT EXISTS relationship (
+    from_id TEXT NOT NULL REFERENCES ci (id),
+    type TEXT NOT NULL,
+    to_id TEXT NOT NULL REFERENCES ci (id),
+    properties TEXT NOT NULL,
+    sources TEXT NOT NULL,
+    last_seen TEXT,
+    PRIMARY KEY (from_id, type, to_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS relationship_to_idx ON relationship (to_id, type, from_id);
+CREATE INDEX IF NOT EXISTS ci_seen_idx ON ci (status, last_seen);
 CREATE TABLE IF NOT EXISTS ci_history (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     ci_id TEXT NOT NULL,

@@ -27,8 +27,9 @@ from cmdb.records import (
     Incident,
     Page,
     ReconcileConflict,
+    Relationship,
 )
-from cmdb.store import WRITE_ATTEMPTS, CIQuery, IncidentQuery, OutboxEntry
+from cmdb.store import WRITE_ATTEMPTS, CIQuery, IncidentQuery, OutboxEntry, RelationshipKey
 
 T = TypeVar("T")
 
@@ -118,6 +119,10 @@ class SQLiteStore:
         page = self.list_cis(CIQuery(limit=1, cursor=None, ci_id=ci_id))
         return page.items[0] if page.items else None
 
+    def get_cis(self, ci_ids: Sequence[str]) -> dict[str, ConfigurationItem]:
+        rows = _in_chunks(self._connection(), "SELECT * FROM ci WHERE id IN ({marks})", ci_ids)
+        return {r["id"]: codec.ci_from_row(dict(r)) for r in rows}
+
     def ci_for_key(self, key: str) -> str | None:
         rows = self._rows("SELECT ci_id FROM ci_identity WHERE key = ?", (key,))
         return str(rows[0]["ci_id"]) if rows else None
@@ -136,11 +141,8 @@ class SQLiteStore:
         if query.name_contains:
             where.append("instr(lower(name), lower(?)) > 0")
             params.append(query.name_contains)
-        sql = (
-            "SELECT *, (SELECT group_concat(key, char(10)) FROM ci_identity "
-            "WHERE ci_id = ci.id) AS keys "
-            f"FROM ci WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"  # noqa: S608 (fixed clauses)
-        )
+        keys = "(SELECT group_concat(key, char(10)) FROM ci_identity WHERE ci_id = ci.id)"
+        sql = f"SELECT *, {keys} AS keys FROM ci WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"  # noqa: S608 (fixed clauses)
         rows = self._rows(sql, [*params, query.limit + 1])
         items = [codec.ci_from_row(dict(r), _keys(r["keys"])) for r in rows[: query.limit]]
         more = len(rows) > query.limit
@@ -149,6 +151,31 @@ class SQLiteStore:
     def history(self, ci_id: str) -> list[AttributeChange]:
         rows = self._rows("SELECT * FROM ci_history WHERE ci_id = ? ORDER BY seq", (ci_id,))
         return [codec.change_from_row(dict(r)) for r in rows]
+
+    def relationships(self, ci_id: str) -> list[Relationship]:
+        rows = self._rows(
+            "SELECT * FROM relationship WHERE from_id = ? UNION ALL "
+            "SELECT * FROM relationship WHERE to_id = ? AND from_id != to_id "
+            "ORDER BY type, from_id, to_id", (ci_id, ci_id))
+        return [codec.relationship_from_row(dict(r)) for r in rows]
+
+    def edges_into(self, ci_ids: Sequence[str], types: Sequence[str]) -> list[Relationship]:
+        return self._edges("to_id", ci_ids, types)
+
+    def edges_out_of(self, ci_ids: Sequence[str], types: Sequence[str]
+                     ) -> list[Relationship]:
+        return self._edges("from_id", ci_ids, types)
+
+    def _edges(self, column: str, ci_ids: Sequence[str], types: Sequence[str]
+               ) -> list[Relationship]:
+        assert column in ("to_id", "from_id")
+        kinds = ",".join("?" * len(types))
+        rows = _in_chunks(
+            self._connection(),
+            f"SELECT * FROM relationship WHERE {column} IN ({{marks}}) "  # noqa: S608 (fixed)
+            f"AND type IN ({kinds})",
+            ci_ids, list(types))
+        return [codec.relationship_from_row(dict(r)) for r in rows]
 
     def conflicts(self) -> list[ReconcileConflict]:
         rows = self._rows("SELECT * FROM reconcile_conflict ORDER BY seq")
@@ -191,6 +218,17 @@ class SQLiteStore:
         return codec.token_from_row(dict(rows[0])) if rows else None
 
 
+def _in_chunks(conn: sqlite3.Connection, sql: str, values: Sequence[str],
+               extra: Sequence[object] = ()) -> list[sqlite3.Row]:
+    """Run `sql` with its `{marks}` IN-list filled chunk by chunk (SQLite's limit)."""
+    rows: list[sqlite3.Row] = []
+    for start in range(0, len(values), 500):
+        chunk = list(values[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        rows.extend(conn.execute(sql.format(marks=marks), [*chunk, *extra]).fetchall())
+    return rows
+
+
 def _keys(joined: str | None) -> tuple[str, ...]:
     return tuple(sorted(joined.split("\n"))) if joined else ()
 
@@ -202,12 +240,7 @@ class _SQLiteTx:
         self.conn = conn
 
     def _in(self, sql: str, values: Sequence[str]) -> list[sqlite3.Row]:
-        rows: list[sqlite3.Row] = []
-        for start in range(0, len(values), 500):
-            chunk = values[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows.extend(self.conn.execute(sql.format(marks=marks), chunk).fetchall())
-        return rows
+        return _in_chunks(self.conn, sql, values)
 
     def cis_by_keys(self, keys: Sequence[str]) -> dict[str, str]:
         rows = self._in("SELECT key, ci_id FROM ci_identity WHERE key IN ({marks})", keys)
@@ -245,6 +278,40 @@ class _SQLiteTx:
             "VALUES (:source, :chosen_ci_id, :other_ci_id, :key, :at)",
             [codec.conflict_row(c) for c in conflicts],
         )
+
+    def load_relationships(self, keys: Sequence[RelationshipKey]
+                           ) -> dict[RelationshipKey, Relationship]:
+        found: dict[RelationshipKey, Relationship] = {}
+        for key in keys:
+            row = self.conn.execute(
+                "SELECT * FROM relationship WHERE from_id = ? AND type = ? AND to_id = ?", key
+            ).fetchone()
+            if row is not None:
+                found[key] = codec.relationship_from_row(dict(row))
+        return found
+
+    def save_relationships(self, relationships: Sequence[Relationship]) -> None:
+        self.conn.executemany(
+            "INSERT INTO relationship VALUES (:from_id, :type, :to_id, :properties, :sources, "
+            ":last_seen) ON CONFLICT (from_id, type, to_id) DO UPDATE SET "
+            "properties = excluded.properties, sources = excluded.sources, "
+            "last_seen = excluded.last_seen",
+            [codec.relationship_row(r) for r in relationships],
+        )
+
+    def delete_relationships(self, keys: Sequence[RelationshipKey]) -> int:
+        deleted = 0
+        for key in keys:
+            deleted += self.conn.execute(
+                "DELETE FROM relationship WHERE from_id = ? AND type = ? AND to_id = ?", key
+            ).rowcount
+        return deleted
+
+    def cis_last_seen_before(self, cutoff: datetime, status: str) -> list[ConfigurationItem]:
+        rows = self.conn.execute(
+            "SELECT * FROM ci WHERE status = ? AND last_seen < ? ORDER BY id",
+            (status, codec.iso(cutoff))).fetchall()
+        return [codec.ci_from_row(dict(r)) for r in rows]
 
     def claim_report(self, report_id: str, agent_id: str, at: datetime) -> bool:
         cursor = self.conn.execute(

@@ -21,7 +21,11 @@ from cmdb.records import (
     Incident,
     Page,
     ReconcileConflict,
+    Relationship,
 )
+
+RelationshipKey = tuple[str, str, str]
+"""(from_id, type, to_id): a relationship's identity."""
 
 T = TypeVar("T")
 
@@ -76,6 +80,17 @@ class WriteTx(Protocol):
 
     def add_conflicts(self, conflicts: Sequence[ReconcileConflict]) -> None: ...
 
+    def load_relationships(self, keys: Sequence[RelationshipKey]
+                           ) -> dict[RelationshipKey, Relationship]: ...
+
+    def save_relationships(self, relationships: Sequence[Relationship]) -> None:
+        """Insert or replace these relationships (properties, sources, last_seen)."""
+
+    def delete_relationships(self, keys: Sequence[RelationshipKey]) -> int: ...
+
+    def cis_last_seen_before(self, cutoff: datetime, status: str) -> list[ConfigurationItem]:
+        """CIs in `status` whose `last_seen` is older than `cutoff`."""
+
     def claim_report(self, report_id: str, agent_id: str, at: datetime) -> bool:
         """Record a report id; False when it was recorded before (a retry)."""
 
@@ -113,11 +128,24 @@ class GraphStore(Protocol):
 
     def get_ci(self, ci_id: str) -> ConfigurationItem | None: ...
 
+    def get_cis(self, ci_ids: Sequence[str]) -> dict[str, ConfigurationItem]:
+        """The CIs that exist among `ci_ids` (identity keys not included)."""
+
     def ci_for_key(self, key: str) -> str | None: ...
 
     def list_cis(self, query: CIQuery) -> Page[ConfigurationItem]: ...
 
     def history(self, ci_id: str) -> list[AttributeChange]: ...
+
+    def relationships(self, ci_id: str) -> list[Relationship]:
+        """Every relationship starting or ending at the CI."""
+
+    def edges_into(self, ci_ids: Sequence[str], types: Sequence[str]) -> list[Relationship]:
+        """Relationships of `types` that end at one of `ci_ids` (their dependents)."""
+
+    def edges_out_of(self, ci_ids: Sequence[str], types: Sequence[str]
+                     ) -> list[Relationship]:
+        """Relationships of `types` that start at one of `ci_ids` (what they rely on)."""
 
     def conflicts(self) -> list[ReconcileConflict]: ...
 

@@ -67,7 +67,17 @@ def open_neo4j() -> GraphStore:
         require_service("Neo4j", "scripts/neo4j.sh start", exc)
         raise
     _wipe_neo4j(store)
+    global _neo4j_version
+    if _neo4j_version is None:
+        _neo4j_version = _server_version(store)
     return store
+
+
+def _server_version(store: GraphStore) -> str:
+    rows = store.write(lambda tx: tx.run(
+        "CALL dbms.components() YIELD name, versions, edition "
+        "RETURN name + ' ' + versions[0] + ' ' + edition AS version", {}))
+    return str(rows[0]["version"])
 
 
 StoreFactory = Callable[[], GraphStore]
@@ -108,3 +118,30 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
 @pytest.fixture
 def store(store_factory: StoreFactory) -> GraphStore:
     return store_factory()
+
+
+_store_outcomes: dict[str, dict[str, int]] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Count outcomes per store, so the run shows that both stores were exercised."""
+    if report.when != "call" and not (report.when == "setup" and report.outcome != "passed"):
+        return
+    for store_name in ("sqlite", "neo4j"):
+        if f"[{store_name}" in report.nodeid or f"-{store_name}]" in report.nodeid:
+            counts = _store_outcomes.setdefault(store_name, {})
+            counts[report.outcome] = counts.get(report.outcome, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _store_outcomes:
+        return
+    terminalreporter.section("stores under test")
+    for store_name, counts in sorted(_store_outcomes.items()):
+        where = f" at {NEO4J_URL} ({_neo4j_version or 'version unknown'})" if (
+            store_name == "neo4j") else ""
+        summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+        terminalreporter.write_line(f"{store_name}{where}: {summary}")
+
+
+_neo4j_version: str | None = None

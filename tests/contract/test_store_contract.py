@@ -42,11 +42,14 @@ def test_reconcile_creates_one_ci_and_finds_it_again(store: GraphStore, clock: C
     [first] = reconcile(store, [agent_inventory()], clock())
     [again] = reconcile(store, [agent_inventory()], clock.advance(minutes=1))
 
-    assert first.created and not again.created
+    assert first.created
+    assert not again.created
     assert again.ci_id == first.ci_id
     assert again.changes == ()
     ci = store.get_ci(first.ci_id)
-    assert ci is not None and ci.name == "pc-0042" and ci.ci_class == "Computer"
+    assert ci is not None
+    assert ci.name == "pc-0042"
+    assert ci.ci_class == "Computer"
     assert ci.last_seen == clock()
     assert f"mac:{MAC}" in ci.identity_keys
     assert not any(k.startswith("serial:") for k in ci.identity_keys), "placeholder serial"
@@ -156,7 +159,8 @@ def test_data_survives_reopening_the_store(store_factory: StoreFactory, clock: C
 
     reopened = store_factory()
     ci = reopened.get_ci(r.ci_id)
-    assert ci is not None and ci.attributes["hostname"] == "pc-0042"
+    assert ci is not None
+    assert ci.attributes["hostname"] == "pc-0042"
 
 
 def test_report_ids_are_claimed_once(store: GraphStore, clock: Clock) -> None:
@@ -181,8 +185,10 @@ def test_one_open_incident_per_fingerprint(store: GraphStore, clock: Clock) -> N
     store.write(lambda tx: apply(tx, [RecurIncident(fp, 97.0, clock.advance(minutes=1))]))
 
     [incident] = store.list_incidents(IncidentQuery()).items
-    assert incident.state == "open" and incident.occurrences == 3
-    assert incident.last_seen == clock() and incident.value == 97.0
+    assert incident.state == "open"
+    assert incident.occurrences == 3
+    assert incident.last_seen == clock()
+    assert incident.value == 97.0
     assert [e.event for e in store.outbox()] == ["opened"]
 
 

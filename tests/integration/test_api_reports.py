@@ -133,10 +133,12 @@ def test_malformed_reports_name_the_field(api: Api, change: dict[str, object], f
 def test_non_json_and_bad_gzip_are_400(api: Api) -> None:
     answer = api.client.post("/v1/reports", content=b"{not json",
                              headers={**api.auth("agent"), "Content-Type": "application/json"})
-    assert answer.status_code == 400 and "not valid JSON" in answer.json()["detail"]
+    assert answer.status_code == 400
+    assert "not valid JSON" in answer.json()["detail"]
     answer = api.client.post("/v1/reports", content=b"not gzip",
                              headers={**api.auth("agent"), "Content-Encoding": "gzip"})
-    assert answer.status_code == 400 and answer.headers["content-type"] == PROBLEM
+    assert answer.status_code == 400
+    assert answer.headers["content-type"] == PROBLEM
 
 
 def test_oversized_bodies_are_413(store: GraphStore, clock: Clock) -> None:
@@ -154,7 +156,8 @@ def test_oversized_bodies_are_413(store: GraphStore, clock: Clock) -> None:
 
 def test_unknown_ci_is_404_problem(api: Api) -> None:
     answer = api.client.get("/v1/cis/nope", headers=api.auth("operator"))
-    assert answer.status_code == 404 and answer.headers["content-type"] == PROBLEM
+    assert answer.status_code == 404
+    assert answer.headers["content-type"] == PROBLEM
 
 
 def test_health_and_readiness(api: Api) -> None:

@@ -102,7 +102,8 @@ def test_pending_state_survives_between_calls() -> None:
     assert state.pending == {"fs-full|pc|mountpoint=/": T0}
     decisions = run(fs(95, 5), state=EngineState(pending=dict(state.pending)))
     assert kinds(decisions) == ["StopPending", "OpenIncident"]
-    assert isinstance(decisions[0], StopPending) and not isinstance(decisions[1], RecurIncident)
+    assert isinstance(decisions[0], StopPending)
+    assert not isinstance(decisions[1], RecurIncident)
 
 
 def test_templates_cannot_reach_into_objects() -> None:

@@ -29,8 +29,10 @@ rules:
 def test_a_valid_rule_loads_with_every_field() -> None:
     [rule] = parse_rules(GOOD)
     assert rule.name == "filesystem-full"
-    assert rule.when.holds(91) and not rule.when.holds(90)
-    assert rule.clear.holds(84) and not rule.clear.holds(85)
+    assert rule.when.holds(91)
+    assert not rule.when.holds(90)
+    assert rule.clear.holds(84)
+    assert not rule.clear.holds(85)
     assert rule.for_ == timedelta(minutes=5)
     assert rule.ci_classes == {"Computer", "Server"}
     assert rule.match_labels == (("mountpoint", "/"),)
@@ -39,7 +41,8 @@ def test_a_valid_rule_loads_with_every_field() -> None:
 
 def test_clear_defaults_to_the_negation() -> None:
     [rule] = parse_rules("rules:\n  - {name: a, metric: m, when: '>= 3'}\n")
-    assert rule.clear.holds(2.9) and not rule.clear.holds(3)
+    assert rule.clear.holds(2.9)
+    assert not rule.clear.holds(3)
 
 
 @pytest.mark.parametrize(
