@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 
 from api import problems
-from api.routers import cis, health, incidents, reports
+from api.routers import cis, health, incidents, reconciliation, reports
 from api.settings import ServerSettings
 from api.telemetry import Telemetry
 from cmdb.connect import connect
@@ -55,6 +55,6 @@ def create_app(settings: ServerSettings, store: GraphStore | None = None,
     app.state.rules = book
     app.state.telemetry = Telemetry(opsgraph_version())
     problems.install(app)
-    for module in (reports, cis, incidents, health):
+    for module in (reports, cis, reconciliation, incidents, health):
         app.include_router(module.router)
     return app

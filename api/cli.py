@@ -36,6 +36,16 @@ def _parser() -> argparse.ArgumentParser:
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
     check = rules_commands.add_parser("check", help="validate a rules file")
     check.add_argument("file", type=Path)
+    cmdb = commands.add_parser("cmdb", help="service model import and export")
+    cmdb_commands = cmdb.add_subparsers(dest="cmdb_command", required=True)
+    load = cmdb_commands.add_parser("import", help="validate and apply a YAML or CSV model")
+    load.add_argument("file", type=Path)
+    dump = cmdb_commands.add_parser("export", help="write the model as YAML")
+    dump.add_argument("file", type=Path, nargs="?")
+    impact = commands.add_parser("impact", help="what breaks if a CI fails")
+    impact.add_argument("name", help="CI name or id")
+    impact.add_argument("--depth", type=int, default=6, choices=range(1, 11),
+                        metavar="1-10")
     cis = commands.add_parser("cis", help="list CIs as JSON lines")
     cis.add_argument("--class", dest="ci_class")
     cis.add_argument("--name")
@@ -60,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(settings)
         if args.command == "token":
             return _token_create(settings, args.role, args.name, args.agent_id)
+        if args.command in ("cmdb", "impact"):
+            return _with_store(settings, args)
         return _list_cis(settings, args.ci_class, args.name)
     except ConfigError as exc:
         print(f"opsgraph: {exc}", file=sys.stderr)
@@ -68,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from cmdb.errors import CMDBError
         from rules.errors import RulesError
 
-        if isinstance(exc, CMDBError | RulesError | ValueError | OSError):
+        if isinstance(exc, CMDBError | RulesError | ValueError | OSError | LookupError):
             print(f"opsgraph: {exc}", file=sys.stderr)
             return 1
         raise
@@ -114,6 +126,21 @@ def _token_create(settings: ServerSettings, role: str, name: str, agent_id: str 
         store.close()
     print(token)
     return 0
+
+
+def _with_store(settings: ServerSettings, args: argparse.Namespace) -> int:
+    from api import cli_cmdb
+    from cmdb.connect import connect
+
+    store = connect(settings.store_url, settings.neo4j_auth(), settings.neo4j_database)
+    try:
+        if args.command == "impact":
+            return cli_cmdb.print_impact(store, args.name, args.depth)
+        if args.cmdb_command == "import":
+            return cli_cmdb.import_model(store, args.file)
+        return cli_cmdb.export(store, args.file)
+    finally:
+        store.close()
 
 
 def _list_cis(settings: ServerSettings, ci_class: str | None, name: str | None) -> int:

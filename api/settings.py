@@ -8,13 +8,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from cmdb.connect import NEO4J_SCHEMES
 
 ENV_PREFIX = "OPSGRAPH_"
 
@@ -40,6 +42,16 @@ class ServerSettings(BaseSettings):
     rules_file: Path | None = None
     max_body_bytes: int = Field(1_000_000, ge=1024, le=100_000_000)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("store_url")
+    @classmethod
+    def _known_store(cls, url: str) -> str:
+        if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
+            return url
+        if url.startswith(NEO4J_SCHEMES) and len(url.split("://", 1)[1]) > 0:
+            return url
+        raise ValueError("use sqlite:///relative.db, sqlite:////absolute.db, bolt://host:port "
+                         "or neo4j://host:port")
 
     def neo4j_auth(self) -> tuple[str, str] | None:
         if self.neo4j_user is None or self.neo4j_password is None:

@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from api.auth import Operator
 from api.deps import StoreDep
 from api.problems import Problem
-from cmdb.records import AttributeChange, ConfigurationItem
+from cmdb.impact import ImpactReport, PathStep, dependencies, impact
+from cmdb.records import AttributeChange, ConfigurationItem, Relationship
 from cmdb.store import CIQuery
 
 router = APIRouter(prefix="/v1/cis", tags=["cis"])
@@ -56,6 +57,85 @@ class ChangeOut(BaseModel):
                    source=change.source, at=change.at)
 
 
+class RelationshipOut(BaseModel):
+    from_id: str
+    type: str
+    to_id: str
+    properties: dict[str, str | int | float | bool]
+    sources: dict[str, datetime]
+    last_seen: datetime | None
+
+    @classmethod
+    def of(cls, rel: Relationship) -> RelationshipOut:
+        return cls(from_id=rel.from_id, type=rel.type, to_id=rel.to_id,
+                   properties=rel.properties, sources=rel.sources, last_seen=rel.last_seen)
+
+
+class StepOut(BaseModel):
+    ci_id: str
+    relationship: str
+
+
+class AffectedOut(BaseModel):
+    ci_id: str
+    name: str
+    ci_class: str
+    status: str
+    depth: int
+    path: list[StepOut]
+
+
+class ServiceOut(BaseModel):
+    ci_id: str
+    name: str
+    status: str
+    criticality: str | None
+    users: int | None
+
+
+class ImpactOut(BaseModel):
+    """What breaks if the CI fails: affected CIs with the path from the CI to each,
+    and the business services reached, `down` or (redundancy left) `degraded`."""
+
+    ci: CIOut
+    depth: int
+    truncated: bool
+    affected: list[AffectedOut]
+    business_services: list[ServiceOut]
+
+    @classmethod
+    def of(cls, report: ImpactReport) -> ImpactOut:
+        return cls(
+            ci=CIOut.of(report.root), depth=report.depth, truncated=report.truncated,
+            affected=[AffectedOut(ci_id=a.ci_id, name=a.name, ci_class=a.ci_class,
+                                  status=a.status, depth=a.depth, path=_steps(a.path))
+                      for a in report.affected],
+            business_services=[ServiceOut(ci_id=s.ci_id, name=s.name, status=s.status,
+                                          criticality=s.criticality, users=s.users)
+                               for s in report.services],
+        )
+
+
+class DependencyOut(BaseModel):
+    ci_id: str
+    name: str
+    ci_class: str
+    depth: int
+    path: list[StepOut]
+
+
+class DependenciesOut(BaseModel):
+    ci: CIOut
+    dependencies: list[DependencyOut]
+
+
+def _steps(path: tuple[PathStep, ...]) -> list[StepOut]:
+    return [StepOut(ci_id=s.ci_id, relationship=s.relationship) for s in path]
+
+
+Depth = Annotated[int, Query(ge=1, le=10, description="how many hops to follow")]
+
+
 @router.get("", response_model=CIPage)
 def list_cis(
     _: Operator,
@@ -86,3 +166,27 @@ def ci_history(ci_id: str, _: Operator, store: StoreDep) -> list[ChangeOut]:
     if store.get_ci(ci_id) is None:
         raise Problem(404, "Not found", f"no CI with id {ci_id!r}")
     return [ChangeOut.of(c) for c in store.history(ci_id)]
+
+
+@router.get("/{ci_id}/relationships", response_model=list[RelationshipOut])
+def ci_relationships(ci_id: str, _: Operator, store: StoreDep) -> list[RelationshipOut]:
+    """Every relationship starting or ending at the CI."""
+    if store.get_ci(ci_id) is None:
+        raise Problem(404, "Not found", f"no CI with id {ci_id!r}")
+    return [RelationshipOut.of(r) for r in store.relationships(ci_id)]
+
+
+@router.get("/{ci_id}/impact", response_model=ImpactOut)
+def ci_impact(ci_id: str, _: Operator, store: StoreDep, depth: Depth = 6) -> ImpactOut:
+    """Everything that depends on the CI, transitively, redundancy-aware."""
+    return ImpactOut.of(impact(store, ci_id, depth))
+
+
+@router.get("/{ci_id}/dependencies", response_model=DependenciesOut)
+def ci_dependencies(ci_id: str, _: Operator, store: StoreDep, depth: Depth = 6
+                    ) -> DependenciesOut:
+    """What the CI relies on, transitively."""
+    root, found = dependencies(store, ci_id, depth)
+    return DependenciesOut(ci=CIOut.of(root), dependencies=[
+        DependencyOut(ci_id=ci.id, name=ci.name, ci_class=ci.ci_class, depth=level,
+                      path=_steps(path)) for ci, level, path in found])
