@@ -53,6 +53,10 @@ RELATIONSHIPS: dict[str, RelationshipType] = {
     )
 }
 
+# Failure propagates over these: if the target fails, the source is affected.
+IMPACT_TYPES: tuple[str, ...] = tuple(sorted(n for n, r in RELATIONSHIPS.items()
+                                             if r.carries_impact))
+
 _HARDWARE_KEYS = ("serial", "uuid", "mac", "fqdn", "hostname", "agent_id")
 _HOST_ATTRIBUTES = (
     "hostname", "fqdn", "os_family", "os_name", "os_version", "kernel", "arch",

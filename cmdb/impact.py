@@ -13,15 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from cmdb.classes import RELATIONSHIPS
+from cmdb.classes import IMPACT_TYPES
 from cmdb.errors import NotFound
-from cmdb.records import ConfigurationItem, Relationship
-from cmdb.store import GraphStore
+from cmdb.records import ConfigurationItem
+from cmdb.store import CIBrief, GraphStore, ImpactEdge
 
 ImpactStatus = Literal["down", "degraded"]
-IMPACT_TYPES: tuple[str, ...] = tuple(sorted(n for n, r in RELATIONSHIPS.items()
-                                             if r.carries_impact))
 MAX_DEPTH = 10
+__all__ = ["IMPACT_TYPES", "ImpactReport", "dependencies", "impact"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,23 +59,21 @@ class ImpactReport:
     truncated: bool
 
 
-def _group(rel: Relationship) -> str | None:
-    group = rel.properties.get("redundancy_group")
-    return str(group) if group not in (None, "") else None
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    depths: dict[str, int]
+    via: dict[str, ImpactEdge]
+    truncated: bool
 
 
-def _walk(store: GraphStore, roots: Sequence[str], depth: int, upstream: bool
-          ) -> tuple[dict[str, int], dict[str, Relationship], bool]:
-    """BFS: depth of each CI reached and the edge it was first reached by."""
-    depths = {root: 0 for root in roots}
-    via: dict[str, Relationship] = {}
-    frontier = list(roots)
-    level = 0
-    while frontier and level < depth:
-        level += 1
-        edges = (store.edges_into(frontier, IMPACT_TYPES) if upstream
-                 else store.edges_out_of(frontier, IMPACT_TYPES))
+def _walk(store: GraphStore, root: str, depth: int, upstream: bool) -> _Walk:
+    """BFS: the depth of each CI reached and the edge it was first reached by."""
+    depths = {root: 0}
+    via: dict[str, ImpactEdge] = {}
+    frontier = [root]
+    for level in range(1, depth + 1):
         next_frontier: list[str] = []
+        edges = store.impact_edges(frontier, upstream)
         for edge in sorted(edges, key=lambda e: (e.from_id, e.type, e.to_id)):
             reached = edge.from_id if upstream else edge.to_id
             if reached not in depths:
@@ -84,13 +81,14 @@ def _walk(store: GraphStore, roots: Sequence[str], depth: int, upstream: bool
                 via[reached] = edge
                 next_frontier.append(reached)
         frontier = next_frontier
-    more = bool(frontier) and bool(
-        store.edges_into(frontier, IMPACT_TYPES) if upstream
-        else store.edges_out_of(frontier, IMPACT_TYPES))
-    return depths, via, more
+        if not frontier:
+            return _Walk(depths, via, False)
+    truncated = any((e.from_id if upstream else e.to_id) not in depths
+                    for e in store.impact_edges(frontier, upstream))
+    return _Walk(depths, via, truncated)
 
 
-def _path(ci_id: str, via: Mapping[str, Relationship], upstream: bool) -> tuple[PathStep, ...]:
+def _path(ci_id: str, via: Mapping[str, ImpactEdge], upstream: bool) -> tuple[PathStep, ...]:
     steps: list[PathStep] = []
     current = ci_id
     while current in via:
@@ -100,19 +98,20 @@ def _path(ci_id: str, via: Mapping[str, Relationship], upstream: bool) -> tuple[
     return tuple(reversed(steps))
 
 
-def _statuses(store: GraphStore, failed: set[str], reached: Sequence[str]
+def _statuses(store: GraphStore, failed: str, reached: Sequence[str]
               ) -> dict[str, ImpactStatus]:
     """Fixpoint over the reached subgraph: down if a plain dependency or a whole
     redundancy group is down, degraded if only part of a group (or a degraded CI)."""
-    edges_of: dict[str, list[Relationship]] = {}
-    for edge in store.edges_out_of(list(reached), IMPACT_TYPES):
+    edges_of: dict[str, list[ImpactEdge]] = {}
+    dependents = [c for c in reached if c != failed]
+    for edge in store.impact_edges(dependents, upstream=False):
         edges_of.setdefault(edge.from_id, []).append(edge)
-    status: dict[str, ImpactStatus] = dict.fromkeys(failed, "down")
+    status: dict[str, ImpactStatus] = {failed: "down"}
     changed = True
     while changed:  # statuses only rise (none -> degraded -> down), so this ends
         changed = False
         for ci_id in reached:
-            if ci_id in failed or status.get(ci_id) == "down":
+            if status.get(ci_id) == "down":
                 continue
             new = _status_of(edges_of.get(ci_id, []), status)
             if new is not None and status.get(ci_id) != new:
@@ -121,14 +120,13 @@ def _statuses(store: GraphStore, failed: set[str], reached: Sequence[str]
     return status
 
 
-def _status_of(edges: Sequence[Relationship],
-               status: Mapping[str, ImpactStatus]) -> ImpactStatus | None:
+def _status_of(edges: Sequence[ImpactEdge], status: Mapping[str, ImpactStatus]
+               ) -> ImpactStatus | None:
     groups: dict[str, list[str]] = {}
     result: ImpactStatus | None = None
     for edge in edges:
-        group = _group(edge)
-        if group is not None:
-            groups.setdefault(group, []).append(edge.to_id)
+        if edge.redundancy_group is not None:
+            groups.setdefault(edge.redundancy_group, []).append(edge.to_id)
         elif status.get(edge.to_id) == "down":
             return "down"
         elif status.get(edge.to_id) == "degraded":
@@ -142,49 +140,54 @@ def _status_of(edges: Sequence[Relationship],
     return result
 
 
+def _root(store: GraphStore, ci_id: str) -> ConfigurationItem:
+    root = store.get_ci(ci_id)
+    if root is None:
+        raise NotFound(f"no CI with id {ci_id!r}")
+    return root
+
+
+def _ordered(walk: _Walk, briefs: Mapping[str, CIBrief]) -> list[CIBrief]:
+    return sorted(briefs.values(), key=lambda b: (walk.depths[b.id], b.id))
+
+
 def impact(store: GraphStore, ci_id: str, depth: int = 6) -> ImpactReport:
     """Everything downstream of `ci_id` failing, with paths and the business services
     it reaches; `truncated` says the graph goes on past `depth`."""
-    root = store.get_ci(ci_id)
-    if root is None:
-        raise NotFound(f"no CI with id {ci_id!r}")
+    root = _root(store, ci_id)
     depth = max(1, min(depth, MAX_DEPTH))
-    depths, via, truncated = _walk(store, [ci_id], depth, upstream=True)
-    reached = sorted(depths)
-    status = _statuses(store, {ci_id}, reached)
-    cis = store.get_cis([c for c in reached if c != ci_id])
+    walk = _walk(store, ci_id, depth, upstream=True)
+    reached = sorted(walk.depths)
+    status = _statuses(store, ci_id, reached)
+    briefs = store.ci_briefs([c for c in reached if c != ci_id])
     affected = tuple(
-        AffectedCI(c, ci.name, ci.ci_class, status.get(c, "degraded"), depths[c],
-                   _path(c, via, upstream=True))
-        for c, ci in sorted(cis.items(), key=lambda kv: (depths[kv[0]], kv[0]))
+        AffectedCI(b.id, b.name, b.ci_class, status.get(b.id, "degraded"), walk.depths[b.id],
+                   _path(b.id, walk.via, upstream=True))
+        for b in _ordered(walk, briefs)
     )
-    services = tuple(
-        AffectedService(a.ci_id, a.name, a.status, _text(cis[a.ci_id], "criticality"),
-                        _int(cis[a.ci_id], "users"))
-        for a in affected if a.ci_class == "BusinessService"
-    )
-    return ImpactReport(root, depth, affected, services, truncated)
+    services = store.get_cis([a.ci_id for a in affected if a.ci_class == "BusinessService"])
+    return ImpactReport(root, depth, affected, tuple(
+        AffectedService(a.ci_id, a.name, a.status, _text(services[a.ci_id], "criticality"),
+                        _int(services[a.ci_id], "users"))
+        for a in affected if a.ci_id in services
+    ), walk.truncated)
 
 
 def dependencies(store: GraphStore, ci_id: str, depth: int = 6
-                 ) -> tuple[ConfigurationItem, list[tuple[ConfigurationItem, int,
-                                                          tuple[PathStep, ...]]]]:
+                 ) -> tuple[ConfigurationItem, list[tuple[CIBrief, int, tuple[PathStep, ...]]]]:
     """What `ci_id` relies on, transitively: each CI with its depth and path."""
-    root = store.get_ci(ci_id)
-    if root is None:
-        raise NotFound(f"no CI with id {ci_id!r}")
-    depths, via, _ = _walk(store, [ci_id], max(1, min(depth, MAX_DEPTH)), upstream=False)
-    cis = store.get_cis([c for c in depths if c != ci_id])
-    found = [(ci, depths[c], _path(c, via, upstream=False))
-             for c, ci in sorted(cis.items(), key=lambda kv: (depths[kv[0]], kv[0]))]
-    return root, found
+    root = _root(store, ci_id)
+    walk = _walk(store, ci_id, max(1, min(depth, MAX_DEPTH)), upstream=False)
+    briefs = store.ci_briefs([c for c in walk.depths if c != ci_id])
+    return root, [(b, walk.depths[b.id], _path(b.id, walk.via, upstream=False))
+                  for b in _ordered(walk, briefs)]
 
 
-def _text(ci: ConfigurationItem | None, key: str) -> str | None:
-    value = ci.attributes.get(key) if ci else None
+def _text(ci: ConfigurationItem, key: str) -> str | None:
+    value = ci.attributes.get(key)
     return str(value) if value is not None else None
 
 
-def _int(ci: ConfigurationItem | None, key: str) -> int | None:
-    value = ci.attributes.get(key) if ci else None
-    return value if isinstance(value, int) else None
+def _int(ci: ConfigurationItem, key: str) -> int | None:
+    value = ci.attributes.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -18,7 +18,7 @@ import neo4j
 from neo4j import exceptions as neo4j_errors
 
 from cmdb import codec
-from cmdb.classes import RELATIONSHIPS, ci_class, relationship
+from cmdb.classes import IMPACT_TYPES, RELATIONSHIPS, ci_class, relationship
 from cmdb.errors import StoreUnavailable, UniquenessConflict
 from cmdb.records import (
     ApiToken,
@@ -29,7 +29,17 @@ from cmdb.records import (
     ReconcileConflict,
     Relationship,
 )
-from cmdb.store import WRITE_ATTEMPTS, CIQuery, IncidentQuery, OutboxEntry, RelationshipKey
+from cmdb.store import (
+    WRITE_ATTEMPTS,
+    CIBrief,
+    CIQuery,
+    ImpactEdge,
+    IncidentQuery,
+    OutboxEntry,
+    RelationshipKey,
+)
+
+_IMPACT_PATTERN = "|".join(IMPACT_TYPES)
 
 T = TypeVar("T")
 
@@ -61,7 +71,9 @@ class Neo4jStore:
         self.url = url
         self._database = database
         self._driver = neo4j.GraphDatabase.driver(
-            url, auth=auth, connection_timeout=5.0, max_transaction_retry_time=10.0
+            url, auth=auth, connection_timeout=5.0, max_transaction_retry_time=10.0,
+            # Planner hints such as "relationship type does not exist yet" are not faults.
+            notifications_min_severity="OFF",
         )
 
     def _session(self) -> neo4j.Session:
@@ -95,19 +107,26 @@ class Neo4jStore:
         raise AssertionError("unreachable")
 
     def _read(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        # An auto-commit read: RUN and PULL go in one round trip (a managed transaction
+        # adds BEGIN and COMMIT), which matters for the many small reads of a walk.
         try:
-            records, _, _ = self._driver.execute_query(
-                query, params, database_=self._database, routing_=neo4j.RoutingControl.READ
-            )
+            with self._driver.session(database=self._database,
+                                      default_access_mode=neo4j.READ_ACCESS) as session:
+                return [r.data() for r in session.run(query, params)]
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"neo4j at {self.url}: {exc}") from exc
-        return [r.data() for r in records]
 
     def get_ci(self, ci_id: str) -> ConfigurationItem | None:
-        page = self.list_cis(CIQuery(limit=1, ci_id=ci_id))
-        return page.items[0] if page.items else None
+        rows = self._read(
+            "MATCH (c:CI {id: $id}) RETURN c {.*} AS ci, "
+            "COLLECT { MATCH (i:Identity)-[:IDENTIFIES]->(c) RETURN i.key } AS keys",
+            {"id": ci_id},
+        )
+        return codec.ci_from_row(rows[0]["ci"], tuple(sorted(rows[0]["keys"]))) if rows else None
 
     def get_cis(self, ci_ids: Sequence[str]) -> dict[str, ConfigurationItem]:
+        if not ci_ids:
+            return {}
         rows = self._read("UNWIND $ids AS id MATCH (c:CI {id: id}) RETURN c {.*} AS ci",
                           {"ids": list(ci_ids)})
         return {r["ci"]["id"]: codec.ci_from_row(r["ci"]) for r in rows}
@@ -151,6 +170,30 @@ class Neo4jStore:
             {"id": ci_id, "types": sorted(RELATIONSHIPS)},
         )
         return [codec.relationship_from_row(r) for r in rows]
+
+    def impact_edges(self, ci_ids: Sequence[str], upstream: bool) -> list[ImpactEdge]:
+        if not ci_ids:
+            return []
+        pattern = "(x:CI)-[r]->(c:CI {id: id})" if upstream else "(c:CI {id: id})-[r]->(x:CI)"
+        # One collected row, not a record per edge: per-record decoding dominates otherwise.
+        rows = self._read(
+            f"UNWIND $ids AS id MATCH {pattern.replace('[r]', f'[r:{_IMPACT_PATTERN}]')} "
+            "RETURN collect([startNode(r).id, type(r), endNode(r).id, r.redundancy_group]) "
+            "AS edges",
+            {"ids": list(ci_ids)},
+        )
+        return [ImpactEdge(f, t, to, None if g in (None, "") else str(g))
+                for f, t, to, g in rows[0]["edges"]]
+
+    def ci_briefs(self, ci_ids: Sequence[str]) -> dict[str, CIBrief]:
+        if not ci_ids:
+            return {}
+        rows = self._read(
+            "UNWIND $ids AS id MATCH (c:CI {id: id}) "
+            "RETURN collect([c.id, c.name, c.ci_class]) AS cis",
+            {"ids": list(ci_ids)},
+        )
+        return {i: CIBrief(i, n, c) for i, n, c in rows[0]["cis"]}
 
     def edges_into(self, ci_ids: Sequence[str], types: Sequence[str]) -> list[Relationship]:
         return self._edges("(x:CI)-[r]->(c:CI {id: id})", ci_ids, types)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cmdb import codec
+from cmdb.classes import IMPACT_TYPES
 from cmdb.errors import InvalidStoreURL, StoreUnavailable, UniquenessConflict
 from cmdb.records import (
     ApiToken,
@@ -29,7 +30,15 @@ from cmdb.records import (
     ReconcileConflict,
     Relationship,
 )
-from cmdb.store import WRITE_ATTEMPTS, CIQuery, IncidentQuery, OutboxEntry, RelationshipKey
+from cmdb.store import (
+    WRITE_ATTEMPTS,
+    CIBrief,
+    CIQuery,
+    ImpactEdge,
+    IncidentQuery,
+    OutboxEntry,
+    RelationshipKey,
+)
 
 T = TypeVar("T")
 
@@ -158,6 +167,20 @@ class SQLiteStore:
             "SELECT * FROM relationship WHERE to_id = ? AND from_id != to_id "
             "ORDER BY type, from_id, to_id", (ci_id, ci_id))
         return [codec.relationship_from_row(dict(r)) for r in rows]
+
+    def impact_edges(self, ci_ids: Sequence[str], upstream: bool) -> list[ImpactEdge]:
+        column = "to_id" if upstream else "from_id"
+        kinds = ",".join("?" * len(IMPACT_TYPES))
+        group = "json_extract(properties, '$.redundancy_group')"
+        sql = f"SELECT from_id, type, to_id, {group} FROM relationship WHERE {column} IN ({{marks}}) AND type IN ({kinds})"  # noqa: S608, E501 (fixed names)
+        rows = _in_chunks(self._connection(), sql, ci_ids, IMPACT_TYPES)
+        return [ImpactEdge(r[0], r[1], r[2], None if r[3] in (None, "") else str(r[3]))
+                for r in rows]
+
+    def ci_briefs(self, ci_ids: Sequence[str]) -> dict[str, CIBrief]:
+        rows = _in_chunks(self._connection(),
+                          "SELECT id, name, ci_class FROM ci WHERE id IN ({marks})", ci_ids)
+        return {r[0]: CIBrief(r[0], r[1], r[2]) for r in rows}
 
     def edges_into(self, ci_ids: Sequence[str], types: Sequence[str]) -> list[Relationship]:
         return self._edges("to_id", ci_ids, types)

@@ -61,6 +61,23 @@ class OutboxEntry:
     payload: dict[str, object]
 
 
+@dataclass(frozen=True, slots=True)
+class ImpactEdge:
+    """An impact-carrying relationship as the impact walk needs it, and no more."""
+
+    from_id: str
+    type: str
+    to_id: str
+    redundancy_group: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CIBrief:
+    id: str
+    name: str
+    ci_class: str
+
+
 class WriteTx(Protocol):
     """The primitive operations of one write transaction. Batch-shaped, so that a
     batch of inventories costs a handful of round trips, not a few per CI."""
@@ -139,6 +156,12 @@ class GraphStore(Protocol):
 
     def relationships(self, ci_id: str) -> list[Relationship]:
         """Every relationship starting or ending at the CI."""
+
+    def impact_edges(self, ci_ids: Sequence[str], upstream: bool) -> list[ImpactEdge]:
+        """Impact-carrying relationships ending at (`upstream`) or starting from
+        `ci_ids`, in one round trip."""
+
+    def ci_briefs(self, ci_ids: Sequence[str]) -> dict[str, CIBrief]: ...
 
     def edges_into(self, ci_ids: Sequence[str], types: Sequence[str]) -> list[Relationship]:
         """Relationships of `types` that end at one of `ci_ids` (their dependents)."""
