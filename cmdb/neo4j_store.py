@@ -239,7 +239,8 @@ class Neo4jStore:
             "MATCH (o:Outbox) RETURN o {.*} AS o ORDER BY o.seq LIMIT $limit", {"limit": limit}
         )
         return [
-            OutboxEntry(o["id"], o["incident_id"], o["event"], codec.from_iso(o["created_at"]),
+            OutboxEntry(o["id"], o["incident_id"], o["receiver"], o["event"],
+                        codec.from_iso(o["created_at"]),
                         json.loads(o["payload"]))
             for o in (r["o"] for r in rows)
         ]
@@ -435,7 +436,8 @@ class _Neo4jTx:
         self.run(
             "UNWIND $rows AS r CREATE (o:Outbox) SET o = r",
             {"rows": [
-                {"id": e.id, "seq": first + i, "incident_id": e.incident_id, "event": e.event,
+                {"id": e.id, "seq": first + i, "incident_id": e.incident_id,
+                 "receiver": e.receiver, "event": e.event,
                  "created_at": codec.iso(e.created_at), "payload": codec.dumps(e.payload)}
                 for i, e in enumerate(entries)
             ]},

@@ -80,10 +80,12 @@ CREATE TABLE IF NOT EXISTS outbox (
     id TEXT PRIMARY KEY,
     seq INTEGER NOT NULL,
     incident_id TEXT NOT NULL,
+    receiver TEXT NOT NULL,
     event TEXT NOT NULL,
     created_at TEXT NOT NULL,
     payload TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS outbox_receiver_idx ON outbox (receiver, seq);
 CREATE TABLE IF NOT EXISTS api_token (
     token_hash TEXT PRIMARY KEY,
     role TEXT NOT NULL,

@@ -225,7 +225,7 @@ class SQLiteStore:
     def outbox(self, limit: int = 100) -> list[OutboxEntry]:
         rows = self._rows("SELECT * FROM outbox ORDER BY seq LIMIT ?", (limit,))
         return [
-            OutboxEntry(r["id"], r["incident_id"], r["event"],
+            OutboxEntry(r["id"], r["incident_id"], r["receiver"], r["event"],
                         codec.from_iso(r["created_at"]), json.loads(r["payload"]))
             for r in rows
         ]
@@ -382,7 +382,7 @@ class _SQLiteTx:
     def enqueue(self, entries: Sequence[OutboxEntry]) -> None:
         base = self.conn.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()[0]
         self.conn.executemany(
-            "INSERT INTO outbox VALUES (?, ?, ?, ?, ?, ?)",
-            [(e.id, base + i + 1, e.incident_id, e.event, codec.iso(e.created_at),
+            "INSERT INTO outbox VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(e.id, base + i + 1, e.incident_id, e.receiver, e.event, codec.iso(e.created_at),
               codec.dumps(e.payload)) for i, e in enumerate(entries)],
         )

@@ -52,10 +52,12 @@ class IncidentQuery:
 
 @dataclass(frozen=True, slots=True)
 class OutboxEntry:
-    """A notification decided together with an incident change, delivered later."""
+    """A notification decided together with an incident change, delivered later: one
+    entry per change and receiver; `seq` (assigned by the store) orders them."""
 
     id: str
     incident_id: str
+    receiver: str
     event: str
     created_at: datetime
     payload: dict[str, object]

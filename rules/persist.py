@@ -5,7 +5,7 @@ nothing is decided without being delivered."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -28,8 +28,17 @@ def load_state(tx: WriteTx, fingerprints: Sequence[str]) -> EngineState:
                        open=set(tx.open_incidents(fingerprints)))
 
 
-def apply(tx: WriteTx, decisions: Sequence[Decision]) -> list[Incident]:
-    """Write `decisions`; returns the incidents opened or resolved."""
+Route = Callable[[Incident], Sequence[str]]
+
+
+def no_receivers(incident: Incident) -> Sequence[str]:
+    return ()
+
+
+def apply(tx: WriteTx, decisions: Sequence[Decision], route: Route = no_receivers
+          ) -> list[Incident]:
+    """Write `decisions`, and one outbox entry per receiver `route` names for each
+    incident opened or resolved; returns those incidents."""
     fingerprints = sorted({d.fingerprint for d in decisions})
     open_now = tx.open_incidents(fingerprints)
     changed: list[Incident] = []
@@ -45,7 +54,7 @@ def apply(tx: WriteTx, decisions: Sequence[Decision]) -> list[Incident]:
                 open_now[decision.fingerprint] = incident
                 if incident.occurrences == 1:
                     changed.append(incident)
-                    outbox.append(_notification(incident, "opened"))
+                    outbox.extend(_notifications(incident, "opened", route))
             case RecurIncident(fp, value, at) if fp in open_now:
                 open_now[fp] = _recur(tx, open_now[fp], value, at)
             case ResolveIncident(fp, value, at) if fp in open_now:
@@ -53,7 +62,7 @@ def apply(tx: WriteTx, decisions: Sequence[Decision]) -> list[Incident]:
                                    last_seen=at, value=value)
                 tx.update_incident(resolved)
                 changed.append(resolved)
-                outbox.append(_notification(resolved, "resolved"))
+                outbox.extend(_notifications(resolved, "resolved", route))
     tx.enqueue(outbox)
     return changed
 
@@ -90,12 +99,29 @@ def _recur(tx: WriteTx, incident: Incident, value: float | None, at: datetime) -
     return updated
 
 
-def _notification(incident: Incident, event: str) -> OutboxEntry:
-    return OutboxEntry(
-        id=str(uuid.uuid4()),
-        incident_id=incident.id,
-        event=event,
-        created_at=incident.resolved_at or incident.opened_at,
-        payload={"fingerprint": incident.fingerprint, "summary": incident.summary,
-                 "severity": incident.severity, "ci_id": incident.ci_id},
-    )
+def _notifications(incident: Incident, event: str, route: Route) -> list[OutboxEntry]:
+    payload = notification_payload(incident, event)
+    at = incident.resolved_at or incident.opened_at
+    return [OutboxEntry(str(uuid.uuid4()), incident.id, receiver, event, at, payload)
+            for receiver in route(incident)]
+
+
+def notification_payload(incident: Incident, event: str) -> dict[str, object]:
+    """What a receiver is told: the event and a snapshot of the incident then."""
+    return {
+        "event": event,
+        "incident": {
+            "id": incident.id,
+            "fingerprint": incident.fingerprint,
+            "rule": incident.rule,
+            "ci_id": incident.ci_id,
+            "state": incident.state,
+            "severity": incident.severity,
+            "summary": incident.summary,
+            "opened_at": incident.opened_at.isoformat(),
+            "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+            "occurrences": incident.occurrences,
+            "value": incident.value,
+            "labels": dict(incident.labels),
+        },
+    }

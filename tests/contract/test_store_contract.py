@@ -18,6 +18,10 @@ from tests.conftest import Clock, StoreFactory
 MAC = "00:1a:2b:3c:4d:5e"
 
 
+def TO_DESK(incident: object) -> tuple[str, ...]:
+    return ("service-desk",)
+
+
 def agent_inventory(**attributes: object) -> Inventory:
     return Inventory(
         source="agent",
@@ -180,9 +184,9 @@ def test_one_open_incident_per_fingerprint(store: GraphStore, clock: Clock) -> N
     [r] = reconcile(store, [agent_inventory()], clock())
     fp = f"disk-full|{r.ci_id}|mountpoint=/"
 
-    store.write(lambda tx: apply(tx, [_opened(fp, r.ci_id, clock)]))
-    store.write(lambda tx: apply(tx, [_opened(fp, r.ci_id, clock)]))
-    store.write(lambda tx: apply(tx, [RecurIncident(fp, 97.0, clock.advance(minutes=1))]))
+    store.write(lambda tx: apply(tx, [_opened(fp, r.ci_id, clock)], TO_DESK))
+    store.write(lambda tx: apply(tx, [_opened(fp, r.ci_id, clock)], TO_DESK))
+    store.write(lambda tx: apply(tx, [RecurIncident(fp, 97.0, clock.advance(minutes=1))], TO_DESK))
 
     [incident] = store.list_incidents(IncidentQuery()).items
     assert incident.state == "open"
@@ -195,15 +199,18 @@ def test_one_open_incident_per_fingerprint(store: GraphStore, clock: Clock) -> N
 def test_resolving_frees_the_fingerprint_and_notifies(store: GraphStore, clock: Clock) -> None:
     [r] = reconcile(store, [agent_inventory()], clock())
     fp = f"disk-full|{r.ci_id}|mountpoint=/"
-    store.write(lambda tx: apply(tx, [_opened(fp, r.ci_id, clock)]))
-    store.write(lambda tx: apply(tx, [ResolveIncident(fp, 50.0, clock.advance(minutes=10))]))
-    store.write(lambda tx: apply(tx, [_opened(fp, r.ci_id, clock)]))
+    store.write(lambda tx: apply(tx, [_opened(fp, r.ci_id, clock)], TO_DESK))
+    resolve = ResolveIncident(fp, 50.0, clock.advance(minutes=10))
+    store.write(lambda tx: apply(tx, [resolve], TO_DESK))
+    store.write(lambda tx: apply(tx, [_opened(fp, r.ci_id, clock)], TO_DESK))
 
     incidents = store.list_incidents(IncidentQuery()).items
     assert sorted(i.state for i in incidents) == ["open", "resolved"]
     resolved = next(i for i in incidents if i.state == "resolved")
     assert resolved.resolved_at == clock()
     assert [e.event for e in store.outbox()] == ["opened", "resolved", "opened"]
+    assert {e.receiver for e in store.outbox()} == {"service-desk"}
+    assert store.outbox()[1].payload["incident"]["state"] == "resolved"  # type: ignore[index]
     assert store.get_incident(resolved.id) == resolved
     assert len(store.list_incidents(IncidentQuery(state="open", ci_id=r.ci_id)).items) == 1
 
@@ -225,7 +232,7 @@ def test_concurrent_openers_make_one_incident(store_factory: StoreFactory, clock
         try:
             barrier.wait()
             for _ in range(5):
-                store.write(lambda tx: apply(tx, [_opened(fp, r.ci_id, clock)]))
+                store.write(lambda tx: apply(tx, [_opened(fp, r.ci_id, clock)], TO_DESK))
         except BaseException as exc:
             errors.append(exc)
 
