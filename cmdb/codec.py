@@ -17,9 +17,11 @@ from cmdb.records import (
     CIStatus,
     ConfigurationItem,
     Incident,
+    IncidentEvent,
     IncidentState,
     ReconcileConflict,
     Relationship,
+    RuleState,
 )
 
 Row = dict[str, Any]
@@ -140,11 +142,22 @@ def conflict_from_row(row: Mapping[str, Any]) -> ReconcileConflict:
     )
 
 
+_INCIDENT_DETAILS = ("description", "urgency", "priority_reasons", "caused_by", "held_until",
+                     "notified", "last_notified_at", "suppressed_by", "assignee", "receivers",
+                     "acknowledged_at", "closed_at", "reopen_count", "sla_emitted")
+_INCIDENT_TIMES = frozenset({"held_until", "last_notified_at", "acknowledged_at", "closed_at"})
+
+
 def incident_row(incident: Incident) -> Row:
+    """Queried fields as columns/properties; the rest as one JSON `details` value."""
+    details = {}
+    for name in _INCIDENT_DETAILS:
+        value = getattr(incident, name)
+        details[name] = opt_iso(value) if name in _INCIDENT_TIMES else value
     return {
         "id": incident.id,
         "fingerprint": incident.fingerprint,
-        "open_fingerprint": incident.fingerprint if incident.state == "open" else None,
+        "open_fingerprint": incident.fingerprint if incident.is_open else None,
         "rule": incident.rule,
         "ci_id": incident.ci_id,
         "state": incident.state,
@@ -156,10 +169,30 @@ def incident_row(incident: Incident) -> Row:
         "occurrences": incident.occurrences,
         "value": incident.value,
         "labels": dumps(incident.labels),
+        "parent_id": incident.parent_id,
+        "priority": incident.priority,
+        "assignment_group": incident.assignment_group,
+        "flapping": incident.flapping,
+        "due_at": opt_iso(incident.due_at),
+        "version": incident.version,
+        "details": dumps(details),
     }
 
 
 def incident_from_row(row: Mapping[str, Any]) -> Incident:
+    details = json.loads(row.get("details") or "{}")
+    extra: dict[str, Any] = {}
+    for name in _INCIDENT_DETAILS:
+        if name not in details:
+            continue
+        value = details[name]
+        if name in _INCIDENT_TIMES:
+            value = opt_from_iso(value)
+        elif name in ("priority_reasons", "receivers", "sla_emitted"):
+            value = tuple(value)
+        elif name == "caused_by":
+            value = tuple((str(a), str(b)) for a, b in value)
+        extra[name] = value
     return Incident(
         id=row["id"],
         fingerprint=row["fingerprint"],
@@ -171,10 +204,37 @@ def incident_from_row(row: Mapping[str, Any]) -> Incident:
         opened_at=from_iso(row["opened_at"]),
         last_seen=from_iso(row["last_seen"]),
         occurrences=int(row["occurrences"]),
-        resolved_at=opt_from_iso(row["resolved_at"]),
-        value=row["value"],
+        resolved_at=opt_from_iso(row.get("resolved_at")),
+        value=row.get("value"),
         labels=json.loads(row["labels"]),
+        parent_id=row.get("parent_id"),
+        priority=int(row.get("priority") or 5),
+        assignment_group=row.get("assignment_group"),
+        flapping=bool(row.get("flapping")),
+        due_at=opt_from_iso(row.get("due_at")),
+        version=int(row.get("version") or 1),
+        **extra,
     )
+
+
+def event_row(event: IncidentEvent) -> Row:
+    return {"incident_id": event.incident_id, "at": iso(event.at), "kind": event.kind,
+            "actor": event.actor, "detail": dumps(event.detail)}
+
+
+def event_from_row(row: Mapping[str, Any]) -> IncidentEvent:
+    return IncidentEvent(row["incident_id"], from_iso(row["at"]), row["kind"], row["actor"],
+                         json.loads(row["detail"]))
+
+
+def rule_state_row(state: RuleState) -> Row:
+    return {"fingerprint": state.fingerprint, "rule": state.rule, "ci_id": state.ci_id,
+            "data": dumps(state.data), "due_at": opt_iso(state.due_at)}
+
+
+def rule_state_from_row(row: Mapping[str, Any]) -> RuleState:
+    return RuleState(row["fingerprint"], row["rule"], row["ci_id"], json.loads(row["data"]),
+                     opt_from_iso(row.get("due_at")))
 
 
 def token_row(token: ApiToken) -> Row:

@@ -20,7 +20,7 @@ from cmdb.store import CIBrief, GraphStore, ImpactEdge
 
 ImpactStatus = Literal["down", "degraded"]
 MAX_DEPTH = 10
-__all__ = ["IMPACT_TYPES", "ImpactReport", "dependencies", "impact"]
+__all__ = ["IMPACT_TYPES", "ImpactReport", "dependencies", "impact", "propagate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +100,19 @@ def _path(ci_id: str, via: Mapping[str, ImpactEdge], upstream: bool) -> tuple[Pa
 
 def _statuses(store: GraphStore, failed: str, reached: Sequence[str]
               ) -> dict[str, ImpactStatus]:
-    """Fixpoint over the reached subgraph: down if a plain dependency or a whole
-    redundancy group is down, degraded if only part of a group (or a degraded CI)."""
     edges_of: dict[str, list[ImpactEdge]] = {}
     dependents = [c for c in reached if c != failed]
     for edge in store.impact_edges(dependents, upstream=False):
         edges_of.setdefault(edge.from_id, []).append(edge)
-    status: dict[str, ImpactStatus] = {failed: "down"}
+    return propagate({failed}, reached, edges_of)
+
+
+def propagate(failed: set[str], reached: Sequence[str],
+              edges_of: Mapping[str, Sequence[ImpactEdge]]) -> dict[str, ImpactStatus]:
+    """Fixpoint over a subgraph: a CI is down if a plain dependency or a whole
+    redundancy group is down, degraded if only part of a group (or a degraded CI) is.
+    `edges_of` holds each CI's outgoing impact edges."""
+    status: dict[str, ImpactStatus] = dict.fromkeys(failed, "down")
     changed = True
     while changed:  # statuses only rise (none -> degraded -> down), so this ends
         changed = False

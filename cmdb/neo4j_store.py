@@ -25,9 +25,11 @@ from cmdb.records import (
     AttributeChange,
     ConfigurationItem,
     Incident,
+    IncidentEvent,
     Page,
     ReconcileConflict,
     Relationship,
+    RuleState,
 )
 from cmdb.store import (
     WRITE_ATTEMPTS,
@@ -50,7 +52,8 @@ SCHEMA = (
     "CREATE CONSTRAINT incident_id IF NOT EXISTS FOR (i:Incident) REQUIRE i.id IS UNIQUE",
     "CREATE CONSTRAINT incident_open IF NOT EXISTS "
     "FOR (i:Incident) REQUIRE i.open_fingerprint IS UNIQUE",
-    "CREATE CONSTRAINT pending_fp IF NOT EXISTS FOR (p:Pending) REQUIRE p.fingerprint IS UNIQUE",
+    "CREATE CONSTRAINT rule_state_fp IF NOT EXISTS "
+    "FOR (s:RuleState) REQUIRE s.fingerprint IS UNIQUE",
     "CREATE CONSTRAINT outbox_id IF NOT EXISTS FOR (o:Outbox) REQUIRE o.id IS UNIQUE",
     "CREATE CONSTRAINT token_hash IF NOT EXISTS FOR (t:ApiToken) REQUIRE t.token_hash IS UNIQUE",
     "CREATE INDEX ci_class IF NOT EXISTS FOR (c:CI) ON (c.ci_class)",
@@ -58,6 +61,11 @@ SCHEMA = (
     "CREATE INDEX change_ci IF NOT EXISTS FOR (h:Change) ON (h.ci_id)",
     "CREATE INDEX incident_ci IF NOT EXISTS FOR (i:Incident) ON (i.ci_id)",
     "CREATE INDEX incident_state IF NOT EXISTS FOR (i:Incident) ON (i.state)",
+    "CREATE INDEX incident_parent IF NOT EXISTS FOR (i:Incident) ON (i.parent_id)",
+    "CREATE INDEX incident_due IF NOT EXISTS FOR (i:Incident) ON (i.due_at)",
+    "CREATE INDEX incident_fp IF NOT EXISTS FOR (i:Incident) ON (i.fingerprint)",
+    "CREATE INDEX incident_event IF NOT EXISTS FOR (e:IncidentEvent) ON (e.incident_id)",
+    "CREATE INDEX rule_state_due IF NOT EXISTS FOR (s:RuleState) ON (s.due_at)",
 )
 
 _UNAVAILABLE = (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, OSError)
@@ -219,18 +227,30 @@ class Neo4jStore:
 
     def get_incident(self, incident_id: str) -> Incident | None:
         rows = self._read("MATCH (i:Incident {id: $id}) RETURN i {.*} AS i", {"id": incident_id})
-        return codec.incident_from_row(_with_nulls(rows[0]["i"])) if rows else None
+        return codec.incident_from_row(rows[0]["i"]) if rows else None
+
+    def incident_events(self, incident_id: str) -> list[IncidentEvent]:
+        rows = self._read("MATCH (e:IncidentEvent {incident_id: $id}) RETURN e {.*} AS e "
+                          "ORDER BY e.n", {"id": incident_id})
+        return [codec.event_from_row(r["e"]) for r in rows]
 
     def list_incidents(self, query: IncidentQuery) -> Page[Incident]:
         rows = self._read(
             "MATCH (i:Incident) WHERE i.id > $cursor "
-            "AND ($state IS NULL OR i.state = $state) "
+            "AND ($state IS NULL OR i.state = $state "
+            "     OR ($state = 'open' AND i.open_fingerprint IS NOT NULL)) "
             "AND ($ci IS NULL OR i.ci_id = $ci) "
+            "AND ($priority IS NULL OR i.priority = $priority) "
+            "AND ($group IS NULL OR i.assignment_group = $group) "
+            "AND ($parent IS NULL OR i.parent_id = $parent) "
+            "AND (NOT $root_only OR i.parent_id IS NULL) "
             "RETURN i {.*} AS i ORDER BY i.id LIMIT $limit",
             {"cursor": query.cursor or "", "state": query.state, "ci": query.ci_id,
+             "priority": query.priority, "group": query.assignment_group,
+             "parent": query.parent_id, "root_only": query.root_only,
              "limit": query.limit + 1},
         )
-        items = [codec.incident_from_row(_with_nulls(r["i"])) for r in rows[: query.limit]]
+        items = [codec.incident_from_row(r["i"]) for r in rows[: query.limit]]
         more = len(rows) > query.limit
         return Page(items, items[-1].id if more and items else None)
 
@@ -262,11 +282,6 @@ def _by_type(keys: Sequence[RelationshipKey]) -> dict[str, list[RelationshipKey]
     for key in keys:
         groups.setdefault(relationship(key[1]).name, []).append(key)
     return groups
-
-
-def _with_nulls(row: dict[str, Any]) -> dict[str, Any]:
-    """Neo4j drops null properties; give the codec the keys it expects."""
-    return {"resolved_at": None, "value": None, "open_fingerprint": None, **row}
 
 
 class _Neo4jTx:
@@ -387,13 +402,46 @@ class _Neo4jTx:
         )
         return bool(rows[0]["fresh"])
 
+    def _incidents(self, match: str, params: dict[str, Any]) -> list[Incident]:
+        # Writing a property locks each incident for the rest of this transaction.
+        rows = self.run(f"{match} SET i._lock = true REMOVE i._lock RETURN i {{.*}} AS i",
+                        params)
+        return [codec.incident_from_row(r["i"]) for r in rows]
+
     def open_incidents(self, fingerprints: Sequence[str]) -> dict[str, Incident]:
+        found = self._incidents("UNWIND $fps AS fp MATCH (i:Incident {open_fingerprint: fp})",
+                                {"fps": list(fingerprints)})
+        return {i.fingerprint: i for i in found}
+
+    def open_incidents_on(self, ci_ids: Sequence[str]) -> list[Incident]:
+        return self._incidents(
+            "UNWIND $ids AS id MATCH (i:Incident {ci_id: id}) "
+            "WHERE i.open_fingerprint IS NOT NULL WITH i", {"ids": list(ci_ids)})
+
+    def incidents_by_id(self, ids: Sequence[str]) -> dict[str, Incident]:
+        found = self._incidents("UNWIND $ids AS id MATCH (i:Incident {id: id})",
+                                {"ids": list(ids)})
+        return {i.id: i for i in found}
+
+    def children_of(self, parent_ids: Sequence[str]) -> list[Incident]:
+        found = self._incidents("UNWIND $ids AS id MATCH (i:Incident {parent_id: id})",
+                                {"ids": list(parent_ids)})
+        return sorted(found, key=lambda i: i.id)
+
+    def due_incidents(self, now: datetime, limit: int) -> list[Incident]:
+        found = self._incidents(
+            "MATCH (i:Incident) WHERE i.due_at <= $now AND i.open_fingerprint IS NOT NULL "
+            "WITH i ORDER BY i.due_at LIMIT $limit", {"now": codec.iso(now), "limit": limit})
+        return sorted(found, key=lambda i: i.due_at or now)
+
+    def last_resolved(self, fingerprints: Sequence[str], since: datetime
+                      ) -> dict[str, Incident]:
         rows = self.run(
-            "UNWIND $fps AS fp MATCH (i:Incident {open_fingerprint: fp}) "
-            "SET i._lock = true REMOVE i._lock RETURN i {.*} AS i",
-            {"fps": list(fingerprints)},
-        )
-        return {r["i"]["fingerprint"]: codec.incident_from_row(_with_nulls(r["i"])) for r in rows}
+            "UNWIND $fps AS fp MATCH (i:Incident {fingerprint: fp}) "
+            "WHERE i.resolved_at >= $since AND i.open_fingerprint IS NULL "
+            "RETURN i {.*} AS i ORDER BY i.resolved_at",
+            {"fps": list(fingerprints), "since": codec.iso(since)})
+        return {r["i"]["fingerprint"]: codec.incident_from_row(r["i"]) for r in rows}
 
     def insert_incident(self, incident: Incident) -> None:
         row = codec.incident_row(incident)
@@ -404,24 +452,35 @@ class _Neo4jTx:
         )
 
     def update_incident(self, incident: Incident) -> None:
-        row = codec.incident_row(incident)
-        self.run("MATCH (i:Incident {id: $row.id}) SET i += $row", {"row": row})
+        # `+=` with a null removes the property: a resolved incident loses its open key.
+        self.run("MATCH (i:Incident {id: $row.id}) SET i += $row",
+                 {"row": codec.incident_row(incident)})
 
-    def set_pending(self, fingerprint: str, ci_id: str, since: datetime | None) -> None:
-        if since is None:
-            self.run("MATCH (p:Pending {fingerprint: $fp}) DELETE p", {"fp": fingerprint})
-        else:
-            self.run(
-                "MERGE (p:Pending {fingerprint: $fp}) SET p.ci_id = $ci, p.since = $since",
-                {"fp": fingerprint, "ci": ci_id, "since": codec.iso(since)},
-            )
+    def add_incident_events(self, events: Sequence[IncidentEvent]) -> None:
+        base = time.time_ns()
+        rows = [{**codec.event_row(e), "n": base + n} for n, e in enumerate(events)]
+        self.run("UNWIND $rows AS r CREATE (e:IncidentEvent) SET e = r", {"rows": rows})
 
-    def pending(self, fingerprints: Sequence[str]) -> dict[str, datetime]:
+    def load_rule_states(self, fingerprints: Sequence[str]) -> dict[str, RuleState]:
         rows = self.run(
-            "UNWIND $fps AS fp MATCH (p:Pending {fingerprint: fp}) RETURN fp, p.since AS since",
-            {"fps": list(fingerprints)},
-        )
-        return {r["fp"]: codec.from_iso(r["since"]) for r in rows}
+            "UNWIND $fps AS fp MATCH (s:RuleState {fingerprint: fp}) "
+            "SET s._lock = true REMOVE s._lock RETURN s {.*} AS s", {"fps": list(fingerprints)})
+        return {r["s"]["fingerprint"]: codec.rule_state_from_row(r["s"]) for r in rows}
+
+    def save_rule_states(self, states: Sequence[RuleState]) -> None:
+        self.run("UNWIND $rows AS r MERGE (s:RuleState {fingerprint: r.fingerprint}) SET s = r",
+                 {"rows": [codec.rule_state_row(s) for s in states]})
+
+    def drop_rule_states(self, fingerprints: Sequence[str]) -> None:
+        self.run("UNWIND $fps AS fp MATCH (s:RuleState {fingerprint: fp}) DELETE s",
+                 {"fps": list(fingerprints)})
+
+    def due_rule_states(self, now: datetime, limit: int) -> list[RuleState]:
+        rows = self.run(
+            "MATCH (s:RuleState) WHERE s.due_at <= $now WITH s ORDER BY s.due_at LIMIT $limit "
+            "SET s._lock = true REMOVE s._lock RETURN s {.*} AS s",
+            {"now": codec.iso(now), "limit": limit})
+        return [codec.rule_state_from_row(r["s"]) for r in rows]
 
     def enqueue(self, entries: Sequence[OutboxEntry]) -> None:
         if not entries:

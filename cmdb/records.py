@@ -9,7 +9,8 @@ from typing import Generic, Literal, TypeVar
 T = TypeVar("T")
 
 CIStatus = Literal["active", "stale", "retired"]
-IncidentState = Literal["open", "resolved"]
+IncidentState = Literal["new", "acknowledged", "in_progress", "reopened", "resolved", "closed"]
+OPEN_STATES: frozenset[str] = frozenset({"new", "acknowledged", "in_progress", "reopened"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +81,16 @@ class Reconciliation:
 
 @dataclass(frozen=True, slots=True)
 class Incident:
-    """An incident as stored. `open_fingerprint` is set only while it is open, which is
-    what lets the store enforce one open incident per fingerprint."""
+    """An incident as stored. While it is open (`new`, `acknowledged`, `in_progress`,
+    `reopened`) the store holds its fingerprint as the open fingerprint, which is what
+    enforces one open incident per fingerprint across writers.
+
+    `parent_id` names the root-cause incident this one is attached to (then it is not
+    ticketed itself) and `caused_by` the path from that root's CI to this CI.
+    `held_until` is the end of the root-cause hold-down: nothing is notified before it.
+    `due_at` is when the engine must look at it again without new observations
+    (hold-down end, next SLA checkpoint, reminder).
+    """
 
     id: str
     fingerprint: str
@@ -96,6 +105,53 @@ class Incident:
     resolved_at: datetime | None = None
     value: float | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+    urgency: int = 3
+    priority: int = 5
+    priority_reasons: tuple[str, ...] = ()
+    parent_id: str | None = None
+    caused_by: tuple[tuple[str, str], ...] = ()
+    flapping: bool = False
+    held_until: datetime | None = None
+    notified: bool = False
+    last_notified_at: datetime | None = None
+    suppressed_by: str | None = None
+    assignment_group: str | None = None
+    assignee: str | None = None
+    receivers: tuple[str, ...] = ()
+    acknowledged_at: datetime | None = None
+    closed_at: datetime | None = None
+    reopen_count: int = 0
+    sla_emitted: tuple[str, ...] = ()
+    due_at: datetime | None = None
+    version: int = 1
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentEvent:
+    """One entry of an incident's timeline: a transition, an action, a notification."""
+
+    incident_id: str
+    at: datetime
+    kind: str
+    actor: str
+    detail: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleState:
+    """What the engine remembers of one fingerprint between evaluations (pending and
+    clearing timers, recent transitions, last data), and when it must look again."""
+
+    fingerprint: str
+    rule: str
+    ci_id: str
+    data: dict[str, object]
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,15 +67,37 @@ CREATE TABLE IF NOT EXISTS incident (
     resolved_at TEXT,
     occurrences INTEGER NOT NULL,
     value REAL,
-    labels TEXT NOT NULL
+    labels TEXT NOT NULL,
+    parent_id TEXT,
+    priority INTEGER NOT NULL,
+    assignment_group TEXT,
+    flapping INTEGER NOT NULL,
+    due_at TEXT,
+    version INTEGER NOT NULL,
+    details TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS incident_ci_idx ON incident (ci_id);
 CREATE INDEX IF NOT EXISTS incident_state_idx ON incident (state, id);
-CREATE TABLE IF NOT EXISTS rule_pending (
-    fingerprint TEXT PRIMARY KEY,
-    ci_id TEXT NOT NULL,
-    since TEXT NOT NULL
+CREATE INDEX IF NOT EXISTS incident_parent_idx ON incident (parent_id);
+CREATE INDEX IF NOT EXISTS incident_due_idx ON incident (due_at) WHERE open_fingerprint IS NOT NULL;
+CREATE INDEX IF NOT EXISTS incident_fingerprint_idx ON incident (fingerprint, resolved_at);
+CREATE TABLE IF NOT EXISTS incident_event (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    detail TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS incident_event_idx ON incident_event (incident_id, seq);
+CREATE TABLE IF NOT EXISTS rule_state (
+    fingerprint TEXT PRIMARY KEY,
+    rule TEXT NOT NULL,
+    ci_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    due_at TEXT
+);
+CREATE INDEX IF NOT EXISTS rule_state_due_idx ON rule_state (due_at) WHERE due_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS outbox (
     id TEXT PRIMARY KEY,
     seq INTEGER NOT NULL,

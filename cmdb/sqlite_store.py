@@ -26,9 +26,11 @@ from cmdb.records import (
     AttributeChange,
     ConfigurationItem,
     Incident,
+    IncidentEvent,
     Page,
     ReconcileConflict,
     Relationship,
+    RuleState,
 )
 from cmdb.store import (
     WRITE_ATTEMPTS,
@@ -208,14 +210,25 @@ class SQLiteStore:
         rows = self._rows("SELECT * FROM incident WHERE id = ?", (incident_id,))
         return codec.incident_from_row(dict(rows[0])) if rows else None
 
+    def incident_events(self, incident_id: str) -> list[IncidentEvent]:
+        rows = self._rows("SELECT * FROM incident_event WHERE incident_id = ? ORDER BY seq",
+                          (incident_id,))
+        return [codec.event_from_row(dict(r)) for r in rows]
+
     def list_incidents(self, query: IncidentQuery) -> Page[Incident]:
         where, params = ["id > ?"], [query.cursor or ""]
-        if query.state:
+        if query.state == "open":
+            where.append("open_fingerprint IS NOT NULL")
+        elif query.state:
             where.append("state = ?")
             params.append(query.state)
-        if query.ci_id:
-            where.append("ci_id = ?")
-            params.append(query.ci_id)
+        for column in ("ci_id", "priority", "assignment_group", "parent_id"):
+            value = getattr(query, column)
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if query.root_only:
+            where.append("parent_id IS NULL")
         sql = f"SELECT * FROM incident WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"  # noqa: S608 (fixed clauses)
         rows = self._rows(sql, [*params, query.limit + 1])
         items = [codec.incident_from_row(dict(r)) for r in rows[: query.limit]]
@@ -342,42 +355,81 @@ class _SQLiteTx:
         )
         return cursor.rowcount == 1
 
+    def _incidents(self, where: str, values: Sequence[str], extra: Sequence[object] = ()
+                   ) -> list[Incident]:
+        rows = _in_chunks(self.conn, f"SELECT * FROM incident WHERE {where}", values, extra)  # noqa: S608 (fixed clauses)
+        return [codec.incident_from_row(dict(r)) for r in rows]
+
     def open_incidents(self, fingerprints: Sequence[str]) -> dict[str, Incident]:
-        rows = self._in("SELECT * FROM incident WHERE open_fingerprint IN ({marks})",
-                        fingerprints)
-        return {r["fingerprint"]: codec.incident_from_row(dict(r)) for r in rows}
+        found = self._incidents("open_fingerprint IN ({marks})", fingerprints)
+        return {i.fingerprint: i for i in found}
+
+    def open_incidents_on(self, ci_ids: Sequence[str]) -> list[Incident]:
+        return self._incidents("ci_id IN ({marks}) AND open_fingerprint IS NOT NULL", ci_ids)
+
+    def incidents_by_id(self, ids: Sequence[str]) -> dict[str, Incident]:
+        return {i.id: i for i in self._incidents("id IN ({marks})", ids)}
+
+    def children_of(self, parent_ids: Sequence[str]) -> list[Incident]:
+        return self._incidents("parent_id IN ({marks}) ORDER BY id", parent_ids)
+
+    def due_incidents(self, now: datetime, limit: int) -> list[Incident]:
+        rows = self.conn.execute(
+            "SELECT * FROM incident WHERE open_fingerprint IS NOT NULL AND due_at <= ? "
+            "ORDER BY due_at LIMIT ?", (codec.iso(now), limit)).fetchall()
+        return [codec.incident_from_row(dict(r)) for r in rows]
+
+    def last_resolved(self, fingerprints: Sequence[str], since: datetime
+                      ) -> dict[str, Incident]:
+        found: dict[str, Incident] = {}
+        for incident in self._incidents(
+                "fingerprint IN ({marks}) AND resolved_at >= ? ORDER BY resolved_at",
+                fingerprints, [codec.iso(since)]):
+            if not incident.is_open:
+                found[incident.fingerprint] = incident
+        return found
 
     def insert_incident(self, incident: Incident) -> None:
+        row = codec.incident_row(incident)
         try:
             self.conn.execute(
-                "INSERT INTO incident VALUES (:id, :fingerprint, :open_fingerprint, :rule, "
-                ":ci_id, :state, :severity, :summary, :opened_at, :last_seen, :resolved_at, "
-                ":occurrences, :value, :labels)",
-                codec.incident_row(incident),
-            )
+                f"INSERT INTO incident ({', '.join(row)}) "  # noqa: S608 (codec's own keys)
+                f"VALUES ({', '.join(':' + k for k in row)})", row)
         except sqlite3.IntegrityError as exc:
             raise UniquenessConflict(f"open incident for {incident.fingerprint}") from exc
 
     def update_incident(self, incident: Incident) -> None:
-        self.conn.execute(
-            "UPDATE incident SET open_fingerprint = :open_fingerprint, state = :state, "
-            "severity = :severity, summary = :summary, last_seen = :last_seen, "
-            "resolved_at = :resolved_at, occurrences = :occurrences, value = :value "
-            "WHERE id = :id",
-            codec.incident_row(incident),
-        )
+        row = codec.incident_row(incident)
+        assignments = ", ".join(f"{k} = :{k}" for k in row if k not in ("id", "fingerprint"))
+        try:
+            self.conn.execute(f"UPDATE incident SET {assignments} WHERE id = :id", row)  # noqa: S608 (codec's own keys)
+        except sqlite3.IntegrityError as exc:
+            raise UniquenessConflict(f"open incident for {incident.fingerprint}") from exc
 
-    def set_pending(self, fingerprint: str, ci_id: str, since: datetime | None) -> None:
-        if since is None:
-            self.conn.execute("DELETE FROM rule_pending WHERE fingerprint = ?", (fingerprint,))
-        else:
-            self.conn.execute("INSERT OR REPLACE INTO rule_pending VALUES (?, ?, ?)",
-                              (fingerprint, ci_id, codec.iso(since)))
+    def add_incident_events(self, events: Sequence[IncidentEvent]) -> None:
+        self.conn.executemany(
+            "INSERT INTO incident_event (incident_id, at, kind, actor, detail) "
+            "VALUES (:incident_id, :at, :kind, :actor, :detail)",
+            [codec.event_row(e) for e in events])
 
-    def pending(self, fingerprints: Sequence[str]) -> dict[str, datetime]:
-        rows = self._in("SELECT * FROM rule_pending WHERE fingerprint IN ({marks})",
-                        fingerprints)
-        return {r["fingerprint"]: codec.from_iso(r["since"]) for r in rows}
+    def load_rule_states(self, fingerprints: Sequence[str]) -> dict[str, RuleState]:
+        rows = self._in("SELECT * FROM rule_state WHERE fingerprint IN ({marks})", fingerprints)
+        return {r["fingerprint"]: codec.rule_state_from_row(dict(r)) for r in rows}
+
+    def save_rule_states(self, states: Sequence[RuleState]) -> None:
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO rule_state VALUES (:fingerprint, :rule, :ci_id, :data, "
+            ":due_at)", [codec.rule_state_row(s) for s in states])
+
+    def drop_rule_states(self, fingerprints: Sequence[str]) -> None:
+        self.conn.executemany("DELETE FROM rule_state WHERE fingerprint = ?",
+                              [(fp,) for fp in fingerprints])
+
+    def due_rule_states(self, now: datetime, limit: int) -> list[RuleState]:
+        rows = self.conn.execute(
+            "SELECT * FROM rule_state WHERE due_at <= ? ORDER BY due_at LIMIT ?",
+            (codec.iso(now), limit)).fetchall()
+        return [codec.rule_state_from_row(dict(r)) for r in rows]
 
     def enqueue(self, entries: Sequence[OutboxEntry]) -> None:
         base = self.conn.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()[0]

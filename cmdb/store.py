@@ -19,9 +19,11 @@ from cmdb.records import (
     AttributeChange,
     ConfigurationItem,
     Incident,
+    IncidentEvent,
     Page,
     ReconcileConflict,
     Relationship,
+    RuleState,
 )
 
 RelationshipKey = tuple[str, str, str]
@@ -44,8 +46,15 @@ class CIQuery:
 
 @dataclass(frozen=True, slots=True)
 class IncidentQuery:
+    """`state` is a lifecycle state or `open` (any open state); `root_only` leaves out
+    incidents attached to a root cause."""
+
     state: str | None = None
     ci_id: str | None = None
+    priority: int | None = None
+    assignment_group: str | None = None
+    parent_id: str | None = None
+    root_only: bool = False
     limit: int = 100
     cursor: str | None = None
 
@@ -113,18 +122,39 @@ class WriteTx(Protocol):
     def claim_report(self, report_id: str, agent_id: str, at: datetime) -> bool:
         """Record a report id; False when it was recorded before (a retry)."""
 
-    def open_incidents(self, fingerprints: Sequence[str]) -> dict[str, Incident]: ...
+    def open_incidents(self, fingerprints: Sequence[str]) -> dict[str, Incident]:
+        """The open incident of each fingerprint that has one, locked for this write."""
+
+    def open_incidents_on(self, ci_ids: Sequence[str]) -> list[Incident]:
+        """Open incidents on these CIs, locked for this write."""
+
+    def incidents_by_id(self, ids: Sequence[str]) -> dict[str, Incident]: ...
+
+    def children_of(self, parent_ids: Sequence[str]) -> list[Incident]: ...
+
+    def due_incidents(self, now: datetime, limit: int) -> list[Incident]:
+        """Open incidents whose `due_at` has come, oldest first, locked."""
+
+    def last_resolved(self, fingerprints: Sequence[str], since: datetime
+                      ) -> dict[str, Incident]:
+        """Per fingerprint, the latest incident resolved at or after `since`."""
 
     def insert_incident(self, incident: Incident) -> None:
         """Store a new open incident; `UniquenessConflict` if its fingerprint is open."""
 
     def update_incident(self, incident: Incident) -> None:
-        """Replace a stored incident's mutable fields (state, counts, times, value)."""
+        """Replace a stored incident's fields (it keeps its id and fingerprint)."""
 
-    def set_pending(self, fingerprint: str, ci_id: str, since: datetime | None) -> None:
-        """Start (since) or clear (None) a rule's pending timer for a fingerprint."""
+    def add_incident_events(self, events: Sequence[IncidentEvent]) -> None: ...
 
-    def pending(self, fingerprints: Sequence[str]) -> dict[str, datetime]: ...
+    def load_rule_states(self, fingerprints: Sequence[str]) -> dict[str, RuleState]: ...
+
+    def save_rule_states(self, states: Sequence[RuleState]) -> None: ...
+
+    def drop_rule_states(self, fingerprints: Sequence[str]) -> None: ...
+
+    def due_rule_states(self, now: datetime, limit: int) -> list[RuleState]:
+        """Rule states whose `due_at` has come (absence deadlines, timers)."""
 
     def enqueue(self, entries: Sequence[OutboxEntry]) -> None: ...
 
@@ -175,6 +205,9 @@ class GraphStore(Protocol):
     def conflicts(self) -> list[ReconcileConflict]: ...
 
     def get_incident(self, incident_id: str) -> Incident | None: ...
+
+    def incident_events(self, incident_id: str) -> list[IncidentEvent]:
+        """The incident's timeline, oldest first."""
 
     def list_incidents(self, query: IncidentQuery) -> Page[Incident]: ...
 

@@ -16,8 +16,9 @@ from cmdb.store import GraphStore, WriteTx
 from collector.host import host_inventory, observations
 from collector.report_model import AgentReport
 from rules.book import RuleBook
-from rules.engine import CIView, candidate_fingerprints, evaluate
-from rules.persist import apply, load_state
+from rules.context import Policy
+from rules.persist import evaluate_in
+from rules.view import StoreGraphView
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +32,12 @@ class IntakeResult:
 class ReportIntake:
     """Accepts agent reports into `store`, evaluating `rules` against their metrics."""
 
-    def __init__(self, store: GraphStore, rules: RuleBook, clock: Callable[[], datetime]
-                 ) -> None:
+    def __init__(self, store: GraphStore, rules: RuleBook, clock: Callable[[], datetime],
+                 policy: Policy | None = None) -> None:
         self._store = store
         self._rules = rules
         self._clock = clock
+        self._policy = policy or Policy()
 
     def accept(self, report: AgentReport) -> IntakeResult:
         now = self._clock()
@@ -47,10 +49,7 @@ class ReportIntake:
             return IntakeResult(report.report_id, owner.get(f"agent:{report.agent_id}"), True)
         inventory = host_inventory(report, report.inventory)
         [reconciled] = reconcile_in(tx, [inventory], now)
-        ci = tx.load_cis([reconciled.ci_id])[reconciled.ci_id]
-        cis = {ci.id: CIView(ci.id, ci.ci_class, ci.name)}
-        observed = observations(report, ci.id, now)
-        rules = self._rules.rules
-        state = load_state(tx, candidate_fingerprints(rules, observed, cis))
-        changed = apply(tx, evaluate(rules, observed, cis, state, now))
-        return IntakeResult(report.report_id, ci.id, False, len(changed))
+        observed = observations(report, reconciled.ci_id, now)
+        view = StoreGraphView(self._store, tx.load_cis([reconciled.ci_id]).values())
+        _, changes = evaluate_in(tx, self._rules.rules, observed, view, self._policy, now)
+        return IntakeResult(report.report_id, reconciled.ci_id, False, len(changes.incidents))

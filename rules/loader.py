@@ -7,13 +7,21 @@ import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
 from cmdb.classes import CLASSES
 from rules.errors import RuleConfigError
-from rules.model import COMPARATORS, SEVERITIES, Condition, Rule
+from rules.model import (
+    COMPARATORS,
+    DEFAULT_URGENCY,
+    SEVERITIES,
+    Condition,
+    Rule,
+    RuleKind,
+    Scope,
+)
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
 _METRIC = re.compile(r"^[a-z][a-z0-9_.]*$")
@@ -21,8 +29,8 @@ _DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)$")
 _CONDITION = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _RULE_FIELDS = frozenset(
-    ("name", "metric", "when", "clear", "for", "severity", "summary", "scope",
-     "failure_mode", "labels", "description")
+    ("name", "kind", "metric", "when", "clear", "states", "for", "clear_for", "severity",
+     "urgency", "summary", "description", "scope", "failure_mode", "labels", "root_cause")
 )
 
 
@@ -90,30 +98,55 @@ def _rule(raw: object, path: str, index: int) -> Rule:
     metric = raw.get("metric")
     if not isinstance(metric, str) or not _METRIC.match(metric):
         raise fail("metric", "required; a dotted lower-case metric name")
-    when = _condition(raw.get("when"), fail, "when")
-    clear = _condition(raw["clear"], fail, "clear") if "clear" in raw else _negation(when)
-    if _overlap(when, clear):
-        raise fail("clear", f"overlaps the open condition {when}: both hold at once")
+    kind = raw.get("kind") or ("state" if "states" in raw else "threshold")
+    if kind not in ("threshold", "absence", "state"):
+        raise fail("kind", "one of threshold, absence, state")
     severity = raw.get("severity", "warning")
     if severity not in SEVERITIES:
         raise fail("severity", f"one of {', '.join(SEVERITIES)}")
-    summary = raw.get("summary", "{rule} on {ci}: {metric} is {value}")
-    if not isinstance(summary, str) or not summary.strip():
-        raise fail("summary", "must be a non-empty string")
-    classes, match_labels = _scope(raw.get("scope", {}), fail)
+    urgency = raw.get("urgency", DEFAULT_URGENCY[severity])
+    if urgency not in (1, 2, 3):
+        raise fail("urgency", "1 (high), 2 (medium) or 3 (low)")
+    texts = {f: raw.get(f, d) for f, d in (("summary", "{rule} on {ci}: {metric} is {value}"),
+                                           ("description", ""))}
+    for field, text in texts.items():
+        if not isinstance(text, str) or (field == "summary" and not text.strip()):
+            raise fail(field, "must be a non-empty string")
+    root_cause = raw.get("root_cause", kind != "threshold")
+    if not isinstance(root_cause, bool):
+        raise fail("root_cause", "true or false")
     return Rule(
-        name=name,
-        metric=metric,
-        when=when,
-        clear=clear,
-        severity=severity,
-        summary=summary,
+        name=name, kind=cast(RuleKind, kind), metric=metric, severity=severity, urgency=urgency,
+        summary=texts["summary"], description=texts["description"],
+        **_condition_fields(raw, kind, fail),
         for_=_duration(raw.get("for", "0s"), fail, "for"),
-        ci_classes=classes,
-        match_labels=match_labels,
+        clear_for=_duration(raw.get("clear_for", "0s"), fail, "clear_for"),
+        scope=_scope(raw.get("scope", {}), fail),
         failure_mode=tuple(_strings(raw.get("failure_mode", []), fail, "failure_mode")),
         labels=tuple(sorted(_string_map(raw.get("labels", {}), fail, "labels").items())),
+        root_cause=root_cause,
     )
+
+
+def _condition_fields(raw: dict[str, Any], kind: str, fail: Any) -> dict[str, Any]:
+    """`when`/`clear` for thresholds, `states` for state rules, nothing for absence."""
+    misplaced = {"threshold": ("states",), "state": ("when", "clear"),
+                 "absence": ("when", "clear", "states", "clear_for")}[kind]
+    for field in misplaced:
+        if field in raw:
+            raise fail(field, f"does not apply to {kind} rules")
+    if kind == "threshold":
+        when = _condition(raw.get("when"), fail, "when")
+        clear = _condition(raw["clear"], fail, "clear") if "clear" in raw else _negation(when)
+        if _overlap(when, clear):
+            raise fail("clear", f"overlaps the open condition {when}: both hold at once")
+        return {"when": when, "clear": clear}
+    if kind == "state":
+        states = _strings(raw.get("states"), fail, "states") if "states" in raw else []
+        if not states:
+            raise fail("states", "required; the states that mean failure, e.g. [down]")
+        return {"states": frozenset(states)}
+    return {}
 
 
 def _condition(raw: object, fail: Any, field: str) -> Condition:
@@ -146,18 +179,23 @@ def _duration(raw: object, fail: Any, field: str) -> timedelta:
     return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
 
 
-def _scope(raw: object, fail: Any) -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
+def _scope(raw: object, fail: Any) -> Scope:
     if not isinstance(raw, dict):
-        raise fail("scope", "must be a mapping with ci_class and/or labels")
-    unknown = sorted(k for k in raw if not k.startswith("__") and k not in ("ci_class", "labels"))
+        raise fail("scope", "must be a mapping of ci_class, attributes, location, labels")
+    allowed = ("ci_class", "attributes", "location", "labels")
+    unknown = sorted(k for k in raw if not k.startswith("__") and k not in allowed)
     if unknown:
         raise fail("scope", f"unknown key {unknown[0]!r}")
     classes = frozenset(_strings(raw.get("ci_class", []), fail, "scope"))
     bad = sorted(classes - set(CLASSES))
     if bad:
         raise fail("scope", f"unknown CI class {bad[0]!r}")
-    labels = _string_map(raw.get("labels", {}), fail, "scope")
-    return classes, tuple(sorted(labels.items()))
+    return Scope(
+        ci_classes=classes,
+        attributes=tuple(sorted(_string_map(raw.get("attributes", {}), fail, "scope").items())),
+        locations=frozenset(_strings(raw.get("location", []), fail, "scope")),
+        labels=tuple(sorted(_string_map(raw.get("labels", {}), fail, "scope").items())),
+    )
 
 
 def _strings(raw: object, fail: Any, field: str) -> list[str]:

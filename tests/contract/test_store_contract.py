@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
 
 from cmdb.errors import UnknownClass
 from cmdb.reconcile import reconcile
 from cmdb.store import CIQuery, GraphStore, IncidentQuery, WriteTx
-from collector.observation import Inventory
-from rules.decisions import OpenIncident, RecurIncident, ResolveIncident, StartPending
-from rules.persist import apply
+from collector.observation import Inventory, Observation
+from rules.context import Decision, Policy, Route
+from rules.loader import parse_rules
+from rules.persist import evaluate_in
+from rules.view import StoreGraphView
 from tests.conftest import Clock, StoreFactory
+from tests.contract.estate import build_estate
 
 MAC = "00:1a:2b:3c:4d:5e"
-
-
-def TO_DESK(incident: object) -> tuple[str, ...]:
-    return ("service-desk",)
 
 
 def agent_inventory(**attributes: object) -> Inventory:
@@ -175,56 +175,110 @@ def test_report_ids_are_claimed_once(store: GraphStore, clock: Clock) -> None:
     assert store.write(claim) is False
 
 
-def _opened(fp: str, ci_id: str, clock: Clock) -> OpenIncident:
-    return OpenIncident(fp, "disk-full", ci_id, "major", "disk full", 95.0,
-                        (("mountpoint", "/"),), clock())
+DOWN_RULES = parse_rules("""
+rules:
+  - name: host-down
+    kind: state
+    metric: host.reachability
+    states: [down]
+    severity: critical
+""")
+TO_DESK_POLICY = Policy(hold_down=timedelta(0),
+                        route=lambda incident, ci: Route(("service-desk",), "Service Desk"))
+
+
+def observe(store: GraphStore, ci_id: str, state: str, at: datetime) -> list[Decision]:
+    observation = Observation(ci_id=ci_id, name="host.reachability", state=state,
+                              observed_at=at, source="test")
+    decisions, _ = store.write(lambda tx: evaluate_in(
+        tx, DOWN_RULES, [observation], StoreGraphView(store), TO_DESK_POLICY, at))
+    return decisions
 
 
 def test_one_open_incident_per_fingerprint(store: GraphStore, clock: Clock) -> None:
     [r] = reconcile(store, [agent_inventory()], clock())
-    fp = f"disk-full|{r.ci_id}|mountpoint=/"
-
-    store.write(lambda tx: apply(tx, [_opened(fp, r.ci_id, clock)], TO_DESK))
-    store.write(lambda tx: apply(tx, [_opened(fp, r.ci_id, clock)], TO_DESK))
-    store.write(lambda tx: apply(tx, [RecurIncident(fp, 97.0, clock.advance(minutes=1))], TO_DESK))
+    for _ in range(3):
+        observe(store, r.ci_id, "down", clock.advance(minutes=1))
 
     [incident] = store.list_incidents(IncidentQuery()).items
-    assert incident.state == "open"
+    assert incident.state == "new"
     assert incident.occurrences == 3
     assert incident.last_seen == clock()
-    assert incident.value == 97.0
-    assert [e.event for e in store.outbox()] == ["opened"]
+    assert incident.notified
+    assert incident.receivers == ("service-desk",)
+    assert incident.assignment_group == "Service Desk"
+    assert [(e.receiver, e.event) for e in store.outbox()] == [("service-desk", "opened")]
+    kinds = [e.kind for e in store.incident_events(incident.id)]
+    assert kinds[:2] == ["opened", "prioritised"]
+    assert "notified" in kinds
 
 
 def test_resolving_frees_the_fingerprint_and_notifies(store: GraphStore, clock: Clock) -> None:
     [r] = reconcile(store, [agent_inventory()], clock())
-    fp = f"disk-full|{r.ci_id}|mountpoint=/"
-    store.write(lambda tx: apply(tx, [_opened(fp, r.ci_id, clock)], TO_DESK))
-    resolve = ResolveIncident(fp, 50.0, clock.advance(minutes=10))
-    store.write(lambda tx: apply(tx, [resolve], TO_DESK))
-    store.write(lambda tx: apply(tx, [_opened(fp, r.ci_id, clock)], TO_DESK))
+    observe(store, r.ci_id, "down", clock())
+    observe(store, r.ci_id, "up", clock.advance(minutes=10))
+    observe(store, r.ci_id, "down", clock.advance(hours=3))  # past the reopen window
 
     incidents = store.list_incidents(IncidentQuery()).items
-    assert sorted(i.state for i in incidents) == ["open", "resolved"]
+    assert sorted(i.state for i in incidents) == ["new", "resolved"]
     resolved = next(i for i in incidents if i.state == "resolved")
-    assert resolved.resolved_at == clock()
+    assert resolved.resolved_at == clock() - timedelta(hours=3)
     assert [e.event for e in store.outbox()] == ["opened", "resolved", "opened"]
-    assert {e.receiver for e in store.outbox()} == {"service-desk"}
     assert store.outbox()[1].payload["incident"]["state"] == "resolved"  # type: ignore[index]
     assert store.get_incident(resolved.id) == resolved
     assert len(store.list_incidents(IncidentQuery(state="open", ci_id=r.ci_id)).items) == 1
+    kinds = [e.kind for e in store.incident_events(resolved.id)]
+    assert kinds[0] == "opened"
+    assert "resolved" in kinds
+    assert "notified" in kinds
 
 
-def test_pending_timers_persist(store: GraphStore, clock: Clock) -> None:
-    store.write(lambda tx: apply(tx, [StartPending("fp-1", "ci-1", clock())]))
-    assert store.write(lambda tx: tx.pending(["fp-1", "fp-2"])) == {"fp-1": clock()}
+def test_a_recurrence_reopens_the_same_incident(store: GraphStore, clock: Clock) -> None:
+    [r] = reconcile(store, [agent_inventory()], clock())
+    observe(store, r.ci_id, "down", clock())
+    observe(store, r.ci_id, "up", clock.advance(minutes=10))
+    observe(store, r.ci_id, "down", clock.advance(minutes=10))
+    [incident] = store.list_incidents(IncidentQuery()).items
+    assert incident.state == "reopened"
+    assert incident.reopen_count == 1
+    assert incident.resolved_at is None
+
+
+def test_rule_states_persist_and_come_due(store: GraphStore, clock: Clock) -> None:
+    from cmdb.records import RuleState
+
+    soon, later = clock.advance(minutes=5), clock() + timedelta(hours=1)
+    store.write(lambda tx: tx.save_rule_states([
+        RuleState("fp-1", "host-silent", "ci-1", {"last_data_at": "x"}, soon),
+        RuleState("fp-2", "host-silent", "ci-2", {}, later)]))
+    loaded = store.write(lambda tx: tx.load_rule_states(["fp-1", "fp-3"]))
+    assert list(loaded) == ["fp-1"]
+    assert loaded["fp-1"].data == {"last_data_at": "x"}
+    due = store.write(lambda tx: tx.due_rule_states(clock(), 10))
+    assert [s.fingerprint for s in due] == ["fp-1"]
+    store.write(lambda tx: tx.drop_rule_states(["fp-1"]))
+    assert store.write(lambda tx: tx.due_rule_states(later, 10))[0].fingerprint == "fp-2"
+
+
+def test_children_and_filters(store: GraphStore, clock: Clock) -> None:
+    ids = build_estate(store, clock())
+    for name in ("pc-1", "pc-2", "access-sw"):
+        observe(store, ids[name], "down", clock())
+    [root] = store.list_incidents(IncidentQuery(root_only=True)).items
+    assert root.ci_id == ids["access-sw"]
+    children = store.list_incidents(IncidentQuery(parent_id=root.id)).items
+    assert sorted(c.ci_id for c in children) == sorted([ids["pc-1"], ids["pc-2"]])
+    assert children[0].caused_by == ((ids["access-sw"], "CONNECTED_TO"),)
+    # pc-1 and pc-2 were notified before their switch failed (no hold-down here);
+    # the switch's incident is notified, its children are not notified again.
+    assert [e.event for e in store.outbox()] == ["opened", "opened", "opened"]
+    assert len(store.list_incidents(IncidentQuery(assignment_group="Service Desk")).items) >= 1
 
 
 def test_concurrent_openers_make_one_incident(store_factory: StoreFactory, clock: Clock
                                               ) -> None:
     stores = [store_factory(), store_factory()]
     [r] = reconcile(stores[0], [agent_inventory()], clock())
-    fp = f"disk-full|{r.ci_id}|mountpoint=/"
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
 
@@ -232,7 +286,7 @@ def test_concurrent_openers_make_one_incident(store_factory: StoreFactory, clock
         try:
             barrier.wait()
             for _ in range(5):
-                store.write(lambda tx: apply(tx, [_opened(fp, r.ci_id, clock)], TO_DESK))
+                observe(store, r.ci_id, "down", clock())
         except BaseException as exc:
             errors.append(exc)
 

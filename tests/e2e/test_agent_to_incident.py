@@ -79,7 +79,7 @@ def test_agent_report_makes_this_machine_a_ci_with_an_incident(server: Server,
     [incident] = server.get("/v1/incidents")["items"]
     assert incident["ci_id"] == ci["id"]
     assert incident["rule"] == "host-up"
-    assert incident["state"] == "open"
+    assert incident["state"] == "new"
 
 
 def accepted_reports(server: Server, agent_id: str) -> int:

@@ -34,9 +34,44 @@ def test_a_valid_rule_loads_with_every_field() -> None:
     assert rule.clear.holds(84)
     assert not rule.clear.holds(85)
     assert rule.for_ == timedelta(minutes=5)
-    assert rule.ci_classes == {"Computer", "Server"}
-    assert rule.match_labels == (("mountpoint", "/"),)
+    assert rule.scope.ci_classes == {"Computer", "Server"}
+    assert rule.scope.labels == (("mountpoint", "/"),)
+    assert rule.kind == "threshold"
+    assert rule.urgency == 2  # from severity major
+    assert not rule.root_cause
     assert rule.labels == (("team", "infra"),)
+
+
+def test_state_and_absence_rules() -> None:
+    rules = parse_rules("""
+rules:
+  - {name: down, kind: state, metric: host.reachability, states: [down], severity: critical}
+  - {name: silent, kind: absence, metric: agent.heartbeat, for: 5m, urgency: 1}
+  - {name: jam, metric: printer.error, states: [jammed], root_cause: false}
+""")
+    down, silent, jam = rules
+    assert down.states == {"down"}
+    assert down.root_cause
+    assert down.urgency == 1
+    assert silent.kind == "absence"
+    assert silent.for_ == timedelta(minutes=5)
+    assert jam.kind == "state"
+    assert not jam.root_cause
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("rules:\n  - {name: a, kind: state, metric: m}\n", "field 'states': required"),
+        ("rules:\n  - {name: a, kind: absence, metric: m, when: '> 1'}\n",
+         "field 'when': does not apply to absence rules"),
+        ("rules:\n  - {name: a, kind: magic, metric: m}\n", "field 'kind': one of"),
+        ("rules:\n  - {name: a, metric: m, when: '> 1', urgency: 7}\n", "field 'urgency'"),
+    ],
+)
+def test_kind_specific_errors(text: str, message: str) -> None:
+    with pytest.raises(RuleConfigError, match=message):
+        parse_rules(text)
 
 
 def test_clear_defaults_to_the_negation() -> None:
