@@ -167,7 +167,12 @@ class Neo4jStore:
         rows = self._read(
             "MATCH (h:Change {ci_id: $id}) RETURN h {.*} AS h ORDER BY h.at, h.n", {"id": ci_id}
         )
-        return [codec.change_from_row(r["h"]) for r in rows]
+        return [
+            codec.change_from_row({"ci_id": ci_id, "source": h["source"], "at": h["at"],
+                                   "attribute": attribute, "old": old, "new": new})
+            for h in (r["h"] for r in rows)
+            for attribute, old, new in json.loads(h["changes"])
+        ]
 
     def relationships(self, ci_id: str) -> list[Relationship]:
         rows = self._read(
@@ -314,6 +319,11 @@ class _Neo4jTx:
         )
         return {r["ci"]["id"]: codec.ci_from_row(r["ci"]) for r in rows}
 
+    def ci_classes(self, ids: Sequence[str]) -> dict[str, str]:
+        rows = self.run("UNWIND $ids AS id MATCH (c:CI {id: id}) "
+                        "RETURN collect([c.id, c.ci_class]) AS cis", {"ids": list(ids)})
+        return {i: c for i, c in rows[0]["cis"]} if rows else {}
+
     def save_cis(self, cis: Sequence[ConfigurationItem]) -> None:
         by_class: dict[str, list[dict[str, Any]]] = {}
         for ci in cis:
@@ -333,9 +343,17 @@ class _Neo4jTx:
         )
 
     def add_history(self, changes: Sequence[AttributeChange]) -> None:
-        # Write order breaks ties between changes recorded at the same instant.
-        base = time.time_ns()
-        rows = [{**codec.change_row(c), "n": base + n} for n, c in enumerate(changes)]
+        # One node per CI, source and instant holding all its attribute changes: a
+        # reconciled host changes many attributes at once, and nodes are the cost.
+        sets: dict[tuple[str, str, str], list[list[object]]] = {}
+        for change in changes:
+            row = codec.change_row(change)
+            sets.setdefault((row["ci_id"], row["source"], row["at"]), []).append(
+                [row["attribute"], row["old"], row["new"]])
+        base = time.time_ns()  # write order breaks ties between sets of one instant
+        rows = [{"ci_id": ci, "source": source, "at": at, "n": base + n,
+                 "changes": codec.dumps(items)}
+                for n, ((ci, source, at), items) in enumerate(sets.items())]
         self.run("UNWIND $rows AS r CREATE (h:Change) SET h = r", {"rows": rows})
 
     def add_conflicts(self, conflicts: Sequence[ReconcileConflict]) -> None:

@@ -32,9 +32,9 @@ def relate(store: GraphStore, links: Sequence[Link], source: str, at: datetime
 def relate_in(tx: WriteTx, links: Sequence[Link], source: str, at: datetime
               ) -> list[Relationship]:
     ids = sorted({link.from_id for link in links} | {link.to_id for link in links})
-    cis = tx.load_cis(ids)
+    classes = tx.ci_classes(ids)
     for link in links:
-        _check(link, {i: c.ci_class for i, c in cis.items()})
+        _check(link, classes)
     keys: list[RelationshipKey] = [(link.from_id, link.type, link.to_id) for link in links]
     existing = tx.load_relationships(keys)
     saved: dict[RelationshipKey, Relationship] = {}

@@ -286,6 +286,10 @@ class _SQLiteTx:
         rows = self._in("SELECT * FROM ci WHERE id IN ({marks})", ids)
         return {r["id"]: codec.ci_from_row(dict(r)) for r in rows}
 
+    def ci_classes(self, ids: Sequence[str]) -> dict[str, str]:
+        rows = self._in("SELECT id, ci_class FROM ci WHERE id IN ({marks})", ids)
+        return {r["id"]: r["ci_class"] for r in rows}
+
     def save_cis(self, cis: Sequence[ConfigurationItem]) -> None:
         self.conn.executemany(
             "INSERT INTO ci VALUES (:id, :ci_class, :name, :attributes, "

@@ -96,7 +96,11 @@ class WriteTx(Protocol):
     def cis_by_keys(self, keys: Sequence[str]) -> dict[str, str]:
         """Identity key -> CI id for the keys that are already owned."""
 
-    def load_cis(self, ids: Sequence[str]) -> dict[str, ConfigurationItem]: ...
+    def load_cis(self, ids: Sequence[str]) -> dict[str, ConfigurationItem]:
+        """Whole CIs, locked for this write (read-merge-write must not lose updates)."""
+
+    def ci_classes(self, ids: Sequence[str]) -> dict[str, str]:
+        """The class of each CI that exists, without loading or locking it."""
 
     def save_cis(self, cis: Sequence[ConfigurationItem]) -> None:
         """Insert or replace these CIs (attributes, sources, status, times)."""
