@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -17,6 +19,9 @@ from cmdb.connect import connect
 from cmdb.store import GraphStore
 from collector.intake import ReportIntake
 from rules.book import RuleBook
+from rules.context import Policy
+from rules.policy.binding import load_bound_policy
+from rules.scheduler import run_ticks
 
 
 def opsgraph_version() -> str:
@@ -31,21 +36,31 @@ def utc_now() -> datetime:
 
 
 def create_app(settings: ServerSettings, store: GraphStore | None = None,
-               rules: RuleBook | None = None,
-               clock: Callable[[], datetime] = utc_now) -> FastAPI:
-    """The opsgraph server. The store is opened on start-up unless one is given;
-    the rules file is read now, so a bad file fails before serving."""
+               rules: RuleBook | None = None, clock: Callable[[], datetime] = utc_now,
+               policy: Policy | None = None, ticking: bool = True) -> FastAPI:
+    """The opsgraph server. The store is opened on start-up unless one is given; the
+    rules, routing and policy files are read now, so a bad file fails before serving.
+    `ticking` runs the time-driven evaluation (hold-down ends, absence, SLA) in the
+    background every `tick_seconds`."""
     book = rules if rules is not None else RuleBook.from_file(settings.rules_file)
+    bound = policy if policy is not None else load_bound_policy(settings.policy_file,
+                                                                settings.routing_file)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = store is None
         app.state.store = store or connect(settings.store_url, settings.neo4j_auth(),
                                            settings.neo4j_database)
-        app.state.intake = ReportIntake(app.state.store, book, clock)
+        app.state.intake = ReportIntake(app.state.store, book, clock, bound)
+        ticker = asyncio.create_task(run_ticks(
+            app.state.store, book, bound, clock, settings.tick_seconds)) if ticking else None
         try:
             yield
         finally:
+            if ticker is not None:
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
             if owned:
                 app.state.store.close()
 
@@ -53,6 +68,7 @@ def create_app(settings: ServerSettings, store: GraphStore | None = None,
                   description="Monitoring-integrated CMDB and auto-incident system.")
     app.state.settings = settings
     app.state.rules = book
+    app.state.policy = bound
     app.state.telemetry = Telemetry(opsgraph_version())
     problems.install(app)
     for module in (reports, cis, reconciliation, incidents, health):

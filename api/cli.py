@@ -34,8 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--agent-id", help="the agent id an agent token may report for")
     rules = commands.add_parser("rules", help="rules files")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
-    check = rules_commands.add_parser("check", help="validate a rules file")
+    check = rules_commands.add_parser(
+        "check", help="validate a rules file (and a routing and a policy file)")
     check.add_argument("file", type=Path)
+    check.add_argument("--routing", type=Path, help="routing tree YAML")
+    check.add_argument("--policy", type=Path, help="priority/SLA/maintenance YAML")
     cmdb = commands.add_parser("cmdb", help="service model import and export")
     cmdb_commands = cmdb.add_subparsers(dest="cmdb_command", required=True)
     load = cmdb_commands.add_parser("import", help="validate and apply a YAML or CSV model")
@@ -56,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "rules":
-            return _rules_check(args.file)
+            return _rules_check(args.file, args.routing, args.policy)
         settings = load_settings(
             args.config,
             store_url=args.store_url,
@@ -86,16 +89,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise
 
 
-def _rules_check(path: Path) -> int:
+def _rules_check(path: Path, routing: Path | None, policy: Path | None) -> int:
     from rules.errors import RuleConfigError
     from rules.loader import load_rules_file
+    from rules.policy.binding import load_bound_policy
 
     try:
         rules = load_rules_file(path)
+        load_bound_policy(policy, routing)
     except RuleConfigError as exc:
         print(f"opsgraph: {exc}", file=sys.stderr)
         return 1
-    print(f"{path}: {len(rules)} rules ok")
+    checked = ", ".join(str(p) for p in (routing, policy) if p)
+    print(f"{path}: {len(rules)} rules ok" + (f"; {checked} ok" if checked else ""))
     return 0
 
 

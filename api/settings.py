@@ -40,6 +40,9 @@ class ServerSettings(BaseSettings):
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(8080, ge=1, le=65535)
     rules_file: Path | None = None
+    routing_file: Path | None = None
+    policy_file: Path | None = None
+    tick_seconds: float = Field(5.0, gt=0, le=300)
     max_body_bytes: int = Field(1_000_000, ge=1024, le=100_000_000)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -75,11 +75,12 @@ class SlaDue:
     raise_priority: bool
 
 
-def _default_priority(facts: ImpactFacts, urgency: int) -> Priority:
+def _default_priority(incident: Incident, facts: ImpactFacts) -> Priority:
     impact = 1 if any(s.status == "down" and s.criticality == "high"
                       for s in facts.business_services) else 2 if facts.business_services else 3
-    level = min(5, max(1, impact + urgency - 1))
-    return Priority(level, impact, urgency, (f"impact {impact}, urgency {urgency}",))
+    level = min(5, max(1, impact + incident.urgency - 1))
+    return Priority(level, impact, incident.urgency,
+                    (f"impact {impact}, urgency {incident.urgency}",))
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class Policy:
     flap_transitions: int = 5
     flap_window: timedelta = timedelta(hours=1)
     repeat_interval: timedelta = timedelta(hours=4)
-    priority: Callable[[ImpactFacts, int], Priority] = _default_priority
+    priority: Callable[[Incident, ImpactFacts], Priority] = _default_priority
     route: Callable[[Incident, CIView | None], Route] = (
         lambda incident, ci: Route((), None))
     maintenance: Callable[[Incident, CIView | None, frozenset[str], datetime], str | None] = (

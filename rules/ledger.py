@@ -37,6 +37,8 @@ class Ledger:
         self.changes = Changes()
         self._by_fp: dict[str, Incident | None] = {}
         self._states: dict[str, RuleState | None] = {}
+        self._changed_on: dict[str, set[str]] = {}  # CI id -> ids of changed incidents
+        self._changed_children: dict[str, set[str]] = {}  # parent id -> changed children
 
     # -- backing reads, overridden -------------------------------------------------
     def _load_open(self, fingerprints: Sequence[str]) -> dict[str, Incident]:
@@ -85,13 +87,16 @@ class Ledger:
         found = {i.id: i for i in self._load_open_on(sorted(ids))} if ids else {}
         for incident in found.values():
             self._by_fp.setdefault(incident.fingerprint, incident)
-        current = {fp: i for fp, i in self._by_fp.items() if i is not None}
-        for incident in self.changes.incidents.values():
-            if incident.ci_id in ids:
-                found[incident.id] = incident
-        return [i for i in found.values()
-                if i.is_open and current.get(i.fingerprint, i).id == i.id
-                and self.changes.incidents.get(i.id, i).is_open]
+        for ci_id in ids:
+            for incident_id in self._changed_on.get(ci_id, ()):
+                found[incident_id] = self.changes.incidents[incident_id]
+        result = []
+        for incident in found.values():
+            latest = self.changes.incidents.get(incident.id, incident)
+            current = self._by_fp.get(latest.fingerprint, latest)
+            if latest.is_open and (current is None or current.id == latest.id):
+                result.append(latest)
+        return result
 
     def rule_state(self, fingerprint: str) -> RuleState | None:
         self.preload([fingerprint])
@@ -111,6 +116,9 @@ class Ledger:
     # -- writes ------------------------------------------------------------------------
     def put(self, incident: Incident, *events: IncidentEvent, new: bool = False) -> None:
         self.changes.incidents[incident.id] = incident
+        self._changed_on.setdefault(incident.ci_id, set()).add(incident.id)
+        if incident.parent_id:
+            self._changed_children.setdefault(incident.parent_id, set()).add(incident.id)
         if new:
             self.changes.new_incidents.add(incident.id)
         self._by_fp[incident.fingerprint] = incident if incident.is_open else None
@@ -158,8 +166,8 @@ class TxLedger(Ledger):
 
     def children(self, parent_id: str) -> list[Incident]:
         stored = {i.id: i for i in self.tx.children_of([parent_id])}
-        stored.update((i.id, i) for i in self.changes.incidents.values()
-                      if i.parent_id == parent_id)
+        stored.update((i, self.changes.incidents[i])
+                      for i in self._changed_children.get(parent_id, ()))
         return [self.changes.incidents.get(i, c) for i, c in sorted(stored.items())
                 if self.changes.incidents.get(i, c).parent_id == parent_id]
 
@@ -199,15 +207,32 @@ class MemoryLedger(Ledger):
         self.states: dict[str, RuleState] = {}
         self.events: list[IncidentEvent] = []
         self.outbox: list[OutboxEntry] = []
+        # Indexes a store would keep: open incident per fingerprint, open ones per CI.
+        self._open_fp: dict[str, str] = {}
+        self._open_on: dict[str, set[str]] = {}
+        self._children: dict[str, set[str]] = {}
+
+    def _index(self, incident: Incident) -> None:
+        old = self.incidents.get(incident.id)
+        if old is not None:
+            self._open_on.get(old.ci_id, set()).discard(old.id)
+            if self._open_fp.get(old.fingerprint) == old.id:
+                del self._open_fp[old.fingerprint]
+            if old.parent_id:
+                self._children.get(old.parent_id, set()).discard(old.id)
+        self.incidents[incident.id] = incident
+        if incident.is_open:
+            self._open_fp[incident.fingerprint] = incident.id
+            self._open_on.setdefault(incident.ci_id, set()).add(incident.id)
+        if incident.parent_id:
+            self._children.setdefault(incident.parent_id, set()).add(incident.id)
 
     def _load_open(self, fingerprints: Sequence[str]) -> dict[str, Incident]:
-        wanted = set(fingerprints)
-        return {i.fingerprint: i for i in self.incidents.values()
-                if i.is_open and i.fingerprint in wanted}
+        return {fp: self.incidents[self._open_fp[fp]] for fp in fingerprints
+                if fp in self._open_fp}
 
     def _load_open_on(self, ci_ids: Sequence[str]) -> list[Incident]:
-        wanted = set(ci_ids)
-        return [i for i in self.incidents.values() if i.is_open and i.ci_id in wanted]
+        return [self.incidents[i] for c in ci_ids for i in self._open_on.get(c, ())]
 
     def _load_states(self, fingerprints: Sequence[str]) -> dict[str, RuleState]:
         return {fp: self.states[fp] for fp in fingerprints if fp in self.states}
@@ -221,9 +246,10 @@ class MemoryLedger(Ledger):
         return {i: self.incidents[i] for i in ids if i in self.incidents}
 
     def children(self, parent_id: str) -> list[Incident]:
-        merged = {**self.incidents, **self.changes.incidents}
-        return sorted((i for i in merged.values() if i.parent_id == parent_id),
-                      key=lambda i: i.id)
+        ids = set(self._children.get(parent_id, ()))
+        ids.update(self._changed_children.get(parent_id, ()))
+        merged = [self.changes.incidents.get(i) or self.incidents[i] for i in sorted(ids)]
+        return [i for i in merged if i.parent_id == parent_id]
 
     def due_incidents(self, now: datetime) -> list[Incident]:
         return sorted((i for i in self.incidents.values()
@@ -238,7 +264,8 @@ class MemoryLedger(Ledger):
     def commit(self) -> Changes:
         """Fold this evaluation's changes into the state; start a new evaluation."""
         changes = self.changes
-        self.incidents.update(changes.incidents)
+        for incident in changes.incidents.values():
+            self._index(incident)
         for fp, state in changes.rule_states.items():
             if state is None:
                 self.states.pop(fp, None)
@@ -247,11 +274,13 @@ class MemoryLedger(Ledger):
         self.events.extend(changes.events)
         self.outbox.extend(changes.outbox)
         self.changes, self._by_fp, self._states = Changes(), {}, {}
+        self._changed_on, self._changed_children = {}, {}
         return changes
 
     def restarted(self) -> MemoryLedger:
         """A fresh ledger with a copy of the committed state, as after a restart."""
         copy_of = MemoryLedger()
-        copy_of.incidents = copy.deepcopy(self.incidents)
+        for incident in copy.deepcopy(self.incidents).values():
+            copy_of._index(incident)
         copy_of.states = copy.deepcopy(self.states)
         return copy_of

@@ -68,12 +68,19 @@ def _suppressed(ctx: Evaluation, incident: Incident) -> str | None:
     return ctx.policy.maintenance(incident, ci, upstream, ctx.now)
 
 
+SLA_RAISE = "raised on SLA"
+
+
 def prioritise(ctx: Evaluation, incident: Incident) -> Incident:
+    """Priority from impact x urgency; raises made on SLA breaches stay as a floor."""
     facts = ctx.view.impact_facts(incident.ci_id)
-    priority = ctx.policy.priority(facts, incident.urgency)
-    if priority.level == incident.priority and priority.reasons == incident.priority_reasons:
+    priority = ctx.policy.priority(incident, facts)
+    raises = tuple(r for r in incident.priority_reasons if r.startswith(SLA_RAISE))
+    level = max(1, priority.level - len(raises))
+    reasons = (*priority.reasons, *raises)
+    if level == incident.priority and reasons == incident.priority_reasons:
         return incident
-    updated = replace(incident, priority=priority.level, priority_reasons=priority.reasons)
+    updated = replace(incident, priority=level, priority_reasons=reasons)
     ctx.ledger.put(updated, ctx.event(updated, "prioritised", priority=priority.level,
                                       impact=priority.impact, reasons=list(priority.reasons)))
     ctx.decide("priority", incident.fingerprint, incident.id, priority=priority.level,
@@ -131,7 +138,7 @@ def notify(ctx: Evaluation) -> None:
             before = incident.priority
             updated = prioritise(ctx, incident)
             if updated.priority != before and _suppressed(ctx, updated) is None:
-                send(ctx, updated, "priority_changed")
+                priority_changed(ctx, updated)
 
 
 def due(ctx: Evaluation, incident: Incident) -> None:
@@ -160,17 +167,29 @@ def _escalate(ctx: Evaluation, incident: Incident, key: str, receivers: tuple[st
     updated = replace(incident, sla_emitted=(*incident.sla_emitted, key))
     if raise_priority and updated.priority > 1:
         updated = replace(updated, priority=updated.priority - 1,
-                          priority_reasons=(*updated.priority_reasons, f"raised on SLA {what}"))
+                          priority_reasons=(*updated.priority_reasons, f"{SLA_RAISE} {what}"))
     ctx.ledger.put(updated, ctx.event(updated, "sla", checkpoint=what,
                                       escalate_to=list(receivers)))
     ctx.decide("escalate", incident.fingerprint, incident.id, checkpoint=what,
                receivers=receivers)
     if updated.parent_id is None and _suppressed(ctx, updated) is None:
-        if receivers:
-            updated = send(ctx, updated, "escalated", receivers)
+        # A warning with no escalation target goes to the incident's own receivers.
+        updated = send(ctx, updated, "escalated", receivers or None)
         if updated.priority != incident.priority and updated.notified:
-            updated = send(ctx, updated, "priority_changed")
+            updated = priority_changed(ctx, updated)
     return updated
+
+
+def priority_changed(ctx: Evaluation, incident: Incident) -> Incident:
+    """Tell the change, routing again: a higher priority may page more receivers."""
+    route = ctx.policy.route(incident, ctx.view.ci(incident.ci_id))
+    added = tuple(r for r in route.receivers if r not in incident.receivers)
+    updated = replace(incident, receivers=(*incident.receivers, *added))
+    if added:
+        ctx.ledger.put(updated, ctx.event(updated, "routed", receivers=list(added),
+                                          routes=list(route.routes)))
+        updated = send(ctx, updated, "opened", added)
+    return send(ctx, updated, "priority_changed", incident.receivers)
 
 
 def next_due(ctx: Evaluation, incident: Incident) -> datetime | None:

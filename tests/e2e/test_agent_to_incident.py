@@ -146,3 +146,29 @@ def test_an_agent_killed_mid_send_loses_nothing_and_duplicates_nothing(
     assert agent.stop() == 0
 
     assert assert_all_delivered_once(server, agent, "crashy-host") >= 8
+
+
+def test_the_server_ticks_hold_downs_and_routes_notifications(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("notifications:\n  hold_down: 1s\n")
+    routing = tmp_path / "routing.yaml"
+    routing.write_text("route:\n  name: default\n  receiver: service-desk\n"
+                       "  group: Service Desk\n")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    server = Server(f"sqlite:///{tmp_path / 'opsgraph.db'}", rules, tmp_path)
+    server.env.update(OPSGRAPH_POLICY_FILE=str(policy), OPSGRAPH_ROUTING_FILE=str(routing),
+                      OPSGRAPH_TICK_SECONDS="0.2")
+    server.start()
+    try:
+        agent = Agent(server, "ticked-host", tmp_path)
+        assert agent.command("once").returncode == 0
+        [incident] = server.get("/v1/incidents")["items"]
+        assert not incident["notified"]  # held for the hold-down
+        wait_for(lambda: server.get("/v1/incidents")["items"][0]["notified"], 15)
+        [incident] = server.get("/v1/incidents")["items"]
+        assert incident["receivers"] == ["service-desk"]
+        assert incident["assignment_group"] == "Service Desk"
+        assert incident["priority_reasons"]
+    finally:
+        server.kill()

@@ -55,7 +55,7 @@ def running_api(store: GraphStore, clock: Clock, rules: str = DISK_RULE,
                 max_body_bytes: int = 1_000_000) -> Iterator[Api]:
     settings = ServerSettings(store_url=store.url, max_body_bytes=max_body_bytes)
     app = create_app(settings, store=store, rules=RuleBook(None, parse_rules(rules)),
-                     clock=clock)
+                     clock=clock, ticking=False)
     tokens = {
         role: issue_token(store, role, f"test {role}", clock(),  # type: ignore[arg-type]
                           "pc-0042" if role == "agent" else None)
