@@ -65,6 +65,7 @@ def reconcile_in(tx: WriteTx, inventories: Sequence[Inventory], now: datetime
     conflicts: list[ReconcileConflict] = []
     for inventory, keys in zip(inventories, keys_per_inventory, strict=True):
         seen = inventory.seen_at or now
+        keys, shared = _without_shared_uuid(keys, owners, known)
         ci_id, found_conflicts = _identify(keys, owners, inventory.source, seen)
         current = known.get(ci_id) if ci_id else None
         if ci_id is None or current is None:
@@ -78,6 +79,8 @@ def reconcile_in(tx: WriteTx, inventories: Sequence[Inventory], now: datetime
                 owners[key] = ci_id
                 new_keys.append((key, ci_id))
         history.extend(changes)
+        found_conflicts += [ReconcileConflict(inventory.source, ci_id, owners[k], k, seen)
+                            for k in shared]
         conflicts.extend(found_conflicts)
         results.append(Reconciliation(ci_id, created, tuple(changes), tuple(found_conflicts)))
     tx.save_cis(list(touched.values()))
@@ -85,6 +88,22 @@ def reconcile_in(tx: WriteTx, inventories: Sequence[Inventory], now: datetime
     tx.add_history(history)
     tx.add_conflicts(conflicts)
     return results
+
+
+def _without_shared_uuid(keys: list[str], owners: Mapping[str, str],
+                        known: Mapping[str, ConfigurationItem]) -> tuple[list[str], list[str]]:
+    """Drop a UUID already owned by a CI with another serial: cloned VMs and some
+    firmware share one SMBIOS UUID, so the serial, the stronger key, decides."""
+    serials = [k.split(":", 1)[1] for k in keys if k.startswith("serial:")]
+    if not serials:
+        return keys, []
+    shared = []
+    for key in keys:
+        owner = known.get(owners.get(key, "")) if key.startswith("uuid:") else None
+        owner_serial = owner.attributes.get("serial") if owner else None
+        if isinstance(owner_serial, str) and owner_serial.strip().upper() not in serials:
+            shared.append(key)
+    return [k for k in keys if k not in shared], shared
 
 
 def _identify(keys: Sequence[str], owners: Mapping[str, str], source: str, at: datetime

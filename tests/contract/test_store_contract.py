@@ -312,3 +312,18 @@ def test_tokens_are_found_by_hash(store: GraphStore, clock: Clock) -> None:
     other = replace(token, token_hash="ef" * 32, role="operator", agent_id=None)
     store.add_token(other)
     assert store.token("ef" * 32) == other
+
+
+def test_a_shared_uuid_does_not_merge_two_machines(store: GraphStore, clock: Clock) -> None:
+    uuid = "4c4c4544-0042-3010-8052-b4c04f4b4d32"  # one golden image, cloned
+    first = Inventory("agent", "Server", {"serial": "SRV-A-0001", "uuid": uuid,
+                                          "hostname": "app-a"}, {"serial": "SRV-A-0001"})
+    second = Inventory("agent", "Server", {"serial": "SRV-B-0002", "uuid": uuid,
+                                           "hostname": "app-b"}, {"serial": "SRV-B-0002"})
+    [a] = reconcile(store, [first], clock())
+    [b] = reconcile(store, [second], clock())
+
+    assert a.ci_id != b.ci_id
+    assert [(c.chosen_ci_id, c.other_ci_id, c.key) for c in store.conflicts()] == [
+        (b.ci_id, a.ci_id, f"uuid:{uuid}")]
+    assert len(store.list_cis(CIQuery()).items) == 2

@@ -1,0 +1,135 @@
+"""Numeric OIDs the poller asks for, grouped by the MIB that defines them.
+
+The poller never loads MIB modules: every name here is a tuple of integers, so a
+request costs no MIB lookup and a reply is matched by prefix.
+"""
+
+from __future__ import annotations
+
+Oid = tuple[int, ...]
+
+
+def parse_oid(dotted: str) -> Oid:
+    """``"1.3.6.1"`` (a leading dot is allowed) as a tuple of integers."""
+    text = dotted.strip().lstrip(".")
+    if not text:
+        raise ValueError("empty OID")
+    return tuple(int(part) for part in text.split("."))
+
+
+def format_oid(oid: Oid) -> str:
+    return ".".join(str(part) for part in oid)
+
+
+# SNMPv2-MIB system group (RFC 3418); scalars, instance .0
+SYS_DESCR: Oid = (1, 3, 6, 1, 2, 1, 1, 1, 0)
+SYS_OBJECT_ID: Oid = (1, 3, 6, 1, 2, 1, 1, 2, 0)
+SYS_UPTIME: Oid = (1, 3, 6, 1, 2, 1, 1, 3, 0)
+SYS_CONTACT: Oid = (1, 3, 6, 1, 2, 1, 1, 4, 0)
+SYS_NAME: Oid = (1, 3, 6, 1, 2, 1, 1, 5, 0)
+SYS_LOCATION: Oid = (1, 3, 6, 1, 2, 1, 1, 6, 0)
+SYS_SERVICES: Oid = (1, 3, 6, 1, 2, 1, 1, 7, 0)
+SYSTEM_GROUP: tuple[Oid, ...] = (
+    SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_CONTACT, SYS_NAME, SYS_LOCATION, SYS_SERVICES,
+)
+ENTERPRISES: Oid = (1, 3, 6, 1, 4, 1)
+
+# IF-MIB (RFC 2863): ifTable columns
+_IF_ENTRY: Oid = (1, 3, 6, 1, 2, 1, 2, 2, 1)
+IF_DESCR: Oid = (*_IF_ENTRY, 2)
+IF_TYPE: Oid = (*_IF_ENTRY, 3)
+IF_PHYS_ADDRESS: Oid = (*_IF_ENTRY, 6)
+IF_ADMIN_STATUS: Oid = (*_IF_ENTRY, 7)
+IF_OPER_STATUS: Oid = (*_IF_ENTRY, 8)
+IF_IN_OCTETS: Oid = (*_IF_ENTRY, 10)
+IF_IN_DISCARDS: Oid = (*_IF_ENTRY, 13)
+IF_IN_ERRORS: Oid = (*_IF_ENTRY, 14)
+IF_OUT_OCTETS: Oid = (*_IF_ENTRY, 16)
+IF_OUT_DISCARDS: Oid = (*_IF_ENTRY, 19)
+IF_OUT_ERRORS: Oid = (*_IF_ENTRY, 20)
+# IF-MIB ifXTable columns
+_IFX_ENTRY: Oid = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1)
+IF_NAME: Oid = (*_IFX_ENTRY, 1)
+IF_HC_IN_OCTETS: Oid = (*_IFX_ENTRY, 6)
+IF_HC_OUT_OCTETS: Oid = (*_IFX_ENTRY, 10)
+IF_HIGH_SPEED: Oid = (*_IFX_ENTRY, 15)
+IF_ALIAS: Oid = (*_IFX_ENTRY, 18)
+
+# BRIDGE-MIB (RFC 4188) and Q-BRIDGE-MIB (RFC 4363)
+DOT1D_BASE: Oid = (1, 3, 6, 1, 2, 1, 17, 1)
+DOT1D_BASE_BRIDGE_ADDRESS: Oid = (*DOT1D_BASE, 1, 0)
+DOT1D_BASE_PORT_IF_INDEX: Oid = (*DOT1D_BASE, 4, 1, 2)
+DOT1D_TP_FDB_PORT: Oid = (1, 3, 6, 1, 2, 1, 17, 4, 3, 1, 2)
+DOT1D_TP_FDB_STATUS: Oid = (1, 3, 6, 1, 2, 1, 17, 4, 3, 1, 3)
+DOT1Q_TP_FDB_PORT: Oid = (1, 3, 6, 1, 2, 1, 17, 7, 1, 2, 2, 1, 2)
+DOT1Q_TP_FDB_STATUS: Oid = (1, 3, 6, 1, 2, 1, 17, 7, 1, 2, 2, 1, 3)
+
+# LLDP-MIB (IEEE 802.1AB-2005)
+LLDP_LOC_PORT_ID: Oid = (1, 0, 8802, 1, 1, 2, 1, 3, 7, 1, 3)
+LLDP_LOC_PORT_DESC: Oid = (1, 0, 8802, 1, 1, 2, 1, 3, 7, 1, 4)
+LLDP_REM_ENTRY: Oid = (1, 0, 8802, 1, 1, 2, 1, 4, 1, 1)
+LLDP_REM_CHASSIS_ID_SUBTYPE: Oid = (*LLDP_REM_ENTRY, 4)
+LLDP_REM_CHASSIS_ID: Oid = (*LLDP_REM_ENTRY, 5)
+LLDP_REM_PORT_ID_SUBTYPE: Oid = (*LLDP_REM_ENTRY, 6)
+LLDP_REM_PORT_ID: Oid = (*LLDP_REM_ENTRY, 7)
+LLDP_REM_PORT_DESC: Oid = (*LLDP_REM_ENTRY, 8)
+LLDP_REM_SYS_NAME: Oid = (*LLDP_REM_ENTRY, 9)
+
+# ENTITY-MIB (RFC 6933) entPhysicalTable columns
+_ENT_PHYSICAL_ENTRY: Oid = (1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1)
+ENT_PHYSICAL_ENTRY: Oid = _ENT_PHYSICAL_ENTRY
+ENT_PHYSICAL_CLASS: Oid = (*_ENT_PHYSICAL_ENTRY, 5)
+ENT_PHYSICAL_SOFTWARE_REV: Oid = (*_ENT_PHYSICAL_ENTRY, 10)
+ENT_PHYSICAL_SERIAL: Oid = (*_ENT_PHYSICAL_ENTRY, 11)
+ENT_PHYSICAL_MFG_NAME: Oid = (*_ENT_PHYSICAL_ENTRY, 12)
+ENT_PHYSICAL_MODEL_NAME: Oid = (*_ENT_PHYSICAL_ENTRY, 13)
+
+# HOST-RESOURCES-MIB (RFC 2790)
+HR_SYSTEM: Oid = (1, 3, 6, 1, 2, 1, 25, 1)
+HR_SYSTEM_UPTIME: Oid = (*HR_SYSTEM, 1, 0)
+HR_SYSTEM_NUM_USERS: Oid = (*HR_SYSTEM, 5, 0)
+HR_SYSTEM_PROCESSES: Oid = (*HR_SYSTEM, 6, 0)
+HR_MEMORY_SIZE: Oid = (1, 3, 6, 1, 2, 1, 25, 2, 2, 0)
+HR_STORAGE_ENTRY: Oid = (1, 3, 6, 1, 2, 1, 25, 2, 3, 1)
+HR_STORAGE_TYPE: Oid = (*HR_STORAGE_ENTRY, 2)
+HR_STORAGE_DESCR: Oid = (*HR_STORAGE_ENTRY, 3)
+HR_STORAGE_ALLOCATION_UNITS: Oid = (*HR_STORAGE_ENTRY, 4)
+HR_STORAGE_SIZE: Oid = (*HR_STORAGE_ENTRY, 5)
+HR_STORAGE_USED: Oid = (*HR_STORAGE_ENTRY, 6)
+HR_STORAGE_TYPES: Oid = (1, 3, 6, 1, 2, 1, 25, 2, 1)
+HR_DEVICE_DESCR: Oid = (1, 3, 6, 1, 2, 1, 25, 3, 2, 1, 3)
+HR_PROCESSOR_LOAD: Oid = (1, 3, 6, 1, 2, 1, 25, 3, 3, 1, 2)
+HR_PRINTER_ENTRY: Oid = (1, 3, 6, 1, 2, 1, 25, 3, 5, 1)
+HR_PRINTER_STATUS: Oid = (*HR_PRINTER_ENTRY, 1)
+HR_PRINTER_DETECTED_ERROR_STATE: Oid = (*HR_PRINTER_ENTRY, 2)
+
+# Printer-MIB (RFC 3805); every table is indexed by hrDeviceIndex first
+_PRT: Oid = (1, 3, 6, 1, 2, 1, 43)
+PRT_GENERAL_ENTRY: Oid = (*_PRT, 5, 1, 1)
+PRT_GENERAL_PRINTER_NAME: Oid = (*PRT_GENERAL_ENTRY, 16)
+PRT_GENERAL_SERIAL_NUMBER: Oid = (*PRT_GENERAL_ENTRY, 17)
+PRT_INPUT_ENTRY: Oid = (*_PRT, 8, 2, 1)
+PRT_INPUT_TYPE: Oid = (*PRT_INPUT_ENTRY, 2)
+PRT_INPUT_MAX_CAPACITY: Oid = (*PRT_INPUT_ENTRY, 9)
+PRT_INPUT_CURRENT_LEVEL: Oid = (*PRT_INPUT_ENTRY, 10)
+PRT_INPUT_MEDIA_NAME: Oid = (*PRT_INPUT_ENTRY, 12)
+PRT_INPUT_NAME: Oid = (*PRT_INPUT_ENTRY, 13)
+PRT_INPUT_DESCRIPTION: Oid = (*PRT_INPUT_ENTRY, 18)
+PRT_MARKER_ENTRY: Oid = (*_PRT, 10, 2, 1)
+PRT_MARKER_COUNTER_UNIT: Oid = (*PRT_MARKER_ENTRY, 3)
+PRT_MARKER_LIFE_COUNT: Oid = (*PRT_MARKER_ENTRY, 4)
+PRT_MARKER_SUPPLIES_ENTRY: Oid = (*_PRT, 11, 1, 1)
+PRT_MARKER_SUPPLIES_COLORANT_INDEX: Oid = (*PRT_MARKER_SUPPLIES_ENTRY, 3)
+PRT_MARKER_SUPPLIES_CLASS: Oid = (*PRT_MARKER_SUPPLIES_ENTRY, 4)
+PRT_MARKER_SUPPLIES_TYPE: Oid = (*PRT_MARKER_SUPPLIES_ENTRY, 5)
+PRT_MARKER_SUPPLIES_DESCRIPTION: Oid = (*PRT_MARKER_SUPPLIES_ENTRY, 6)
+PRT_MARKER_SUPPLIES_MAX_CAPACITY: Oid = (*PRT_MARKER_SUPPLIES_ENTRY, 8)
+PRT_MARKER_SUPPLIES_LEVEL: Oid = (*PRT_MARKER_SUPPLIES_ENTRY, 9)
+PRT_MARKER_COLORANT_VALUE: Oid = (*_PRT, 12, 1, 1, 4)
+PRT_ALERT_ENTRY: Oid = (*_PRT, 18, 1, 1)
+PRT_ALERT_SEVERITY_LEVEL: Oid = (*PRT_ALERT_ENTRY, 2)
+PRT_ALERT_GROUP: Oid = (*PRT_ALERT_ENTRY, 4)
+PRT_ALERT_GROUP_INDEX: Oid = (*PRT_ALERT_ENTRY, 5)
+PRT_ALERT_LOCATION: Oid = (*PRT_ALERT_ENTRY, 6)
+PRT_ALERT_CODE: Oid = (*PRT_ALERT_ENTRY, 7)
+PRT_ALERT_DESCRIPTION: Oid = (*PRT_ALERT_ENTRY, 8)
