@@ -16,12 +16,13 @@ from api.routers import cis, health, incidents, reconciliation, reports
 from api.settings import ServerSettings
 from api.telemetry import Telemetry
 from cmdb.connect import connect
+from cmdb.freshness import age_out
 from cmdb.store import GraphStore
 from collector.intake import ReportIntake
 from rules.book import RuleBook
 from rules.context import Policy
 from rules.policy.binding import load_bound_policy
-from rules.scheduler import run_ticks
+from rules.scheduler import run_periodic, run_ticks
 
 
 def opsgraph_version() -> str:
@@ -52,15 +53,21 @@ def create_app(settings: ServerSettings, store: GraphStore | None = None,
         app.state.store = store or connect(settings.store_url, settings.neo4j_auth(),
                                            settings.neo4j_database)
         app.state.intake = ReportIntake(app.state.store, book, clock, bound)
-        ticker = asyncio.create_task(run_ticks(
-            app.state.store, book, bound, clock, settings.tick_seconds)) if ticking else None
+        tasks = [
+            asyncio.create_task(run_ticks(app.state.store, book, bound, clock,
+                                          settings.tick_seconds)),
+            asyncio.create_task(run_periodic(
+                lambda: age_out(app.state.store, clock(), settings.stale_after,
+                                settings.retire_after),
+                settings.age_out_seconds, "age-out")),
+        ] if ticking else []
         try:
             yield
         finally:
-            if ticker is not None:
-                ticker.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await ticker
+                    await task
             if owned:
                 app.state.store.close()
 

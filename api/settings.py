@@ -4,11 +4,12 @@ environment anywhere else."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -43,8 +44,20 @@ class ServerSettings(BaseSettings):
     routing_file: Path | None = None
     policy_file: Path | None = None
     tick_seconds: float = Field(5.0, gt=0, le=300)
+    stale_after: timedelta = Field(timedelta(days=7), description="unseen this long: stale")
+    retire_after: timedelta = Field(timedelta(days=90), description="unseen this long: retired")
+    age_out_seconds: float = Field(600.0, gt=0, description="how often staleness is applied")
     max_body_bytes: int = Field(1_000_000, ge=1024, le=100_000_000)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    intake_max_in_flight: int = Field(
+        64, ge=1, le=10_000, description="intake requests in flight before 503 + Retry-After")
+    intake_retry_after_seconds: int = Field(5, ge=1, le=3600)
+    alert_host_labels: list[str] = Field(
+        ["instance", "host", "hostname"], min_length=1,
+        description="alert labels naming the host, first match wins (port stripped)")
+    alert_class_label: str = "ci_class"
+    estate_metrics_seconds: float = Field(
+        15.0, ge=0, le=3600, description="how long /metrics reuses the estate counts")
 
     @field_validator("store_url")
     @classmethod
@@ -55,6 +68,12 @@ class ServerSettings(BaseSettings):
             return url
         raise ValueError("use sqlite:///relative.db, sqlite:////absolute.db, bolt://host:port "
                          "or neo4j://host:port")
+
+    @model_validator(mode="after")
+    def _retire_after_stale(self) -> ServerSettings:
+        if self.retire_after <= self.stale_after:
+            raise ValueError("retire_after must be longer than stale_after")
+        return self
 
     def neo4j_auth(self) -> tuple[str, str] | None:
         if self.neo4j_user is None or self.neo4j_password is None:

@@ -29,6 +29,16 @@ def tick_once(store: GraphStore, rules: RuleBook, policy: Policy, now: datetime
     return decisions
 
 
+async def run_periodic(work: Callable[[], object], every_seconds: float, what: str) -> None:
+    """Run blocking `work` in a thread every `every_seconds` until cancelled."""
+    while True:
+        try:
+            await asyncio.to_thread(work)
+        except (StoreUnavailable, UniquenessConflict) as exc:
+            log.warning("%s skipped: %s", what, exc)
+        await asyncio.sleep(every_seconds)
+
+
 async def run_ticks(store: GraphStore, rules: RuleBook, policy: Policy,
                     clock: Callable[[], datetime], every_seconds: float,
                     on_tick: Callable[[list[Decision]], None] | None = None) -> None:
