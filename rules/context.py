@@ -111,8 +111,9 @@ class Evaluation:
     now: datetime
     signals: list[Signal] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
-    # Incidents opened, reopened or released by this evaluation: correlate and notify them.
-    touched: list[str] = field(default_factory=list)
+    # Incidents opened, reopened or released by this evaluation: correlate and notify
+    # them, in order (a dict is an ordered set).
+    touched: dict[str, None] = field(default_factory=dict)
 
     def decide(self, kind: str, fingerprint: str, incident_id: str | None = None,
                **detail: object) -> None:
@@ -123,5 +124,4 @@ class Evaluation:
         return IncidentEvent(incident.id, self.now, kind, "engine", detail)
 
     def touch(self, incident_id: str) -> None:
-        if incident_id not in self.touched:
-            self.touched.append(incident_id)
+        self.touched.setdefault(incident_id)

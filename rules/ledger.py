@@ -68,11 +68,12 @@ class Ledger:
     # -- reads -------------------------------------------------------------------------
     def preload(self, fingerprints: Iterable[str]) -> None:
         """Read the open incidents and rule states of `fingerprints` in one go."""
-        wanted = sorted(set(fingerprints) - set(self._by_fp))
+        asked = set(fingerprints)
+        wanted = sorted(fp for fp in asked if fp not in self._by_fp)
         if wanted:
             found = self._load_open(wanted)
             self._by_fp.update((fp, found.get(fp)) for fp in wanted)
-        wanted = sorted(set(fingerprints) - set(self._states))
+        wanted = sorted(fp for fp in asked if fp not in self._states)
         if wanted:
             states = self._load_states(wanted)
             self._states.update((fp, states.get(fp)) for fp in wanted)
@@ -211,6 +212,7 @@ class MemoryLedger(Ledger):
         self._open_fp: dict[str, str] = {}
         self._open_on: dict[str, set[str]] = {}
         self._children: dict[str, set[str]] = {}
+        self._by_fingerprint: dict[str, set[str]] = {}
 
     def _index(self, incident: Incident) -> None:
         old = self.incidents.get(incident.id)
@@ -221,6 +223,7 @@ class MemoryLedger(Ledger):
             if old.parent_id:
                 self._children.get(old.parent_id, set()).discard(old.id)
         self.incidents[incident.id] = incident
+        self._by_fingerprint.setdefault(incident.fingerprint, set()).add(incident.id)
         if incident.is_open:
             self._open_fp[incident.fingerprint] = incident.id
             self._open_on.setdefault(incident.ci_id, set()).add(incident.id)
@@ -238,8 +241,9 @@ class MemoryLedger(Ledger):
         return {fp: self.states[fp] for fp in fingerprints if fp in self.states}
 
     def last_resolved(self, fingerprint: str, since: datetime) -> Incident | None:
-        resolved = [i for i in self.incidents.values() if i.fingerprint == fingerprint
-                    and not i.is_open and i.resolved_at is not None and i.resolved_at >= since]
+        candidates = (self.incidents[i] for i in self._by_fingerprint.get(fingerprint, ()))
+        resolved = [i for i in candidates
+                    if not i.is_open and i.resolved_at is not None and i.resolved_at >= since]
         return max(resolved, key=lambda i: i.resolved_at or since, default=None)
 
     def _load_by_id(self, ids: Sequence[str]) -> dict[str, Incident]:
