@@ -8,6 +8,7 @@ scripts/system-deps.sh
 export PYTHON="$PWD/.venv/bin/python"
 export OPSGRAPH_NEO4J_BOLT_PORT="${OPSGRAPH_NEO4J_BOLT_PORT:-17687}"
 export OPSGRAPH_TEST_NEO4J_URL="bolt://127.0.0.1:${OPSGRAPH_NEO4J_BOLT_PORT}"
+scripts/helm.sh >/dev/null  # built from the Go module proxy once, then cached
 scripts/neo4j.sh start
 trap 'scripts/neo4j.sh stop' EXIT
 .venv/bin/ruff check .
