@@ -18,14 +18,13 @@ from collector.observation import Observation
 from rules.context import Decision, Evaluation, Policy
 from rules.ledger import Ledger
 from rules.model import Rule
-from rules.render import render
 from rules.stages.conditions import Match, absence_deadlines, conditions
 from rules.stages.correlate import correlate
 from rules.stages.lifecycle import lifecycle, quiet_flapping
 from rules.stages.notify import due, next_due, notify
 from rules.view import CIView, GraphView
 
-__all__ = ["Decision", "Policy", "evaluate", "fingerprint", "match", "render", "tick"]
+__all__ = ["Decision", "Policy", "evaluate", "fingerprint", "match", "tick"]
 
 
 def fingerprint(rule: Rule, ci_id: str, labels: Iterable[tuple[str, str]]) -> str:

@@ -313,3 +313,10 @@ def test_sla_breach_escalates_once_and_reminders_repeat() -> None:
     assert [(r, e) for _, r, e in h.sent()] == [
         ("service-desk", "opened"), ("duty-manager", "escalated"),
         ("service-desk", "priority_changed"), ("service-desk", "reminder")]
+
+
+def test_templates_cannot_reach_into_objects() -> None:
+    from rules.render import render
+
+    assert render("{value.__class__} {ci} {label.port}", {"ci": "pc", "label.port": "7"}) == (
+        "{value.__class__} pc 7")
