@@ -33,8 +33,11 @@ from cmdb.records import (
 )
 from cmdb.store import (
     WRITE_ATTEMPTS,
+    AuditQuery,
+    AuditRecord,
     CIBrief,
     CIQuery,
+    EstateCounts,
     ImpactEdge,
     IncidentQuery,
     OutboxEntry,
@@ -66,6 +69,13 @@ SCHEMA = (
     "CREATE INDEX incident_fp IF NOT EXISTS FOR (i:Incident) ON (i.fingerprint)",
     "CREATE INDEX incident_event IF NOT EXISTS FOR (e:IncidentEvent) ON (e.incident_id)",
     "CREATE INDEX rule_state_due IF NOT EXISTS FOR (s:RuleState) ON (s.due_at)",
+    "CREATE INDEX outbox_receiver_seq IF NOT EXISTS FOR (o:Outbox) ON (o.receiver, o.seq)",
+    "CREATE INDEX audit_n IF NOT EXISTS FOR (a:AuditRecord) ON (a.n)",
+    "CREATE INDEX incident_opened IF NOT EXISTS FOR (i:Incident) ON (i.opened_at)",
+    "CREATE INDEX incident_resolved IF NOT EXISTS FOR (i:Incident) ON (i.resolved_at)",
+    "CREATE INDEX incident_event_kind IF NOT EXISTS FOR (e:IncidentEvent) ON (e.kind, e.at)",
+    "CREATE INDEX report_received IF NOT EXISTS FOR (r:Report) ON (r.received_at)",
+    "CREATE INDEX outbox_incident IF NOT EXISTS FOR (o:Outbox) ON (o.incident_id)",
 )
 
 _UNAVAILABLE = (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, OSError)
@@ -279,6 +289,71 @@ class Neo4jStore:
             "MATCH (t:ApiToken {token_hash: $h}) RETURN t {.*} AS t", {"h": token_hash}
         )
         return codec.token_from_row({"agent_id": None, **rows[0]["t"]}) if rows else None
+
+    def tokens(self) -> list[ApiToken]:
+        rows = self._read("MATCH (t:ApiToken) RETURN t {.*} AS t "
+                          "ORDER BY t.created_at, t.token_hash", {})
+        return [codec.token_from_row({"agent_id": None, **r["t"]}) for r in rows]
+
+    def revoke_token(self, token_hash: str) -> bool:
+        rows = self.write(lambda tx: tx.run(
+            "MATCH (t:ApiToken {token_hash: $h}) DELETE t RETURN count(*) AS n",
+            {"h": token_hash}))
+        return bool(rows and rows[0]["n"])
+
+    def audit(self, query: AuditQuery) -> Page[AuditRecord]:
+        rows = self._read(
+            "MATCH (a:AuditRecord) WHERE a.n < $cursor "
+            "AND ($actor IS NULL OR a.actor = $actor) "
+            "AND ($action IS NULL OR a.action = $action) "
+            "RETURN a {.*} AS a ORDER BY a.n DESC LIMIT $limit",
+            {"cursor": int(query.cursor) if query.cursor else 2**63 - 1, "actor": query.actor,
+             "action": query.action, "limit": query.limit + 1})
+        items = [AuditRecord.from_row(r["a"]) for r in rows[: query.limit]]
+        more = len(rows) > query.limit
+        return Page(items, str(rows[query.limit - 1]["a"]["n"]) if more else None)
+
+    def outbox_for(self, incident_id: str) -> list[OutboxEntry]:
+        rows = self._read("MATCH (o:Outbox {incident_id: $id}) RETURN o {.*} AS o "
+                          "ORDER BY o.seq", {"id": incident_id})
+        return [OutboxEntry(o["id"], o["incident_id"], o["receiver"], o["event"],
+                            codec.from_iso(o["created_at"]), json.loads(o["payload"]))
+                for o in (r["o"] for r in rows)]
+
+    def incidents_between(self, start: datetime, end: datetime) -> list[Incident]:
+        rows = self._read(
+            "MATCH (i:Incident) WHERE i.opened_at >= $start AND i.opened_at < $end "
+            "RETURN i {.*} AS i UNION MATCH (i:Incident) WHERE i.resolved_at >= $start "
+            "AND i.resolved_at < $end RETURN i {.*} AS i",
+            {"start": codec.iso(start), "end": codec.iso(end)})
+        return sorted((codec.incident_from_row(r["i"]) for r in rows), key=lambda i: i.id)
+
+    def incident_events_between(self, start: datetime, end: datetime,
+                                kinds: Sequence[str]) -> list[IncidentEvent]:
+        rows = self._read(
+            "MATCH (e:IncidentEvent) WHERE e.kind IN $kinds AND e.at >= $start "
+            "AND e.at < $end RETURN e {.*} AS e ORDER BY e.n",
+            {"kinds": list(kinds), "start": codec.iso(start), "end": codec.iso(end)})
+        return [codec.event_from_row(r["e"]) for r in rows]
+
+    def count_claims(self, start: datetime, end: datetime,
+                     agent_ids: Sequence[str] | None = None) -> int:
+        rows = self._read(
+            "MATCH (r:Report) WHERE r.received_at >= $start AND r.received_at < $end "
+            "AND ($ids IS NULL OR r.agent_id IN $ids) RETURN count(r) AS n",
+            {"start": codec.iso(start), "end": codec.iso(end),
+             "ids": None if agent_ids is None else list(agent_ids)})
+        return int(rows[0]["n"])
+
+    def estate_counts(self) -> EstateCounts:
+        cis = self._read("MATCH (c:CI) RETURN c.ci_class AS class, c.status AS status, "
+                         "count(*) AS n", {})
+        open_ = self._read("MATCH (i:Incident) WHERE i.open_fingerprint IS NOT NULL "
+                           "RETURN i.priority AS priority, count(*) AS n", {})
+        outbox = self._read("MATCH (o:Outbox) RETURN count(o) AS n", {})
+        return EstateCounts({(r["class"], r["status"]): int(r["n"]) for r in cis},
+                            {int(r["priority"] or 5): int(r["n"]) for r in open_},
+                            int(outbox[0]["n"]))
 
 
 def _by_type(keys: Sequence[RelationshipKey]) -> dict[str, list[RelationshipKey]]:
@@ -499,6 +574,11 @@ class _Neo4jTx:
             "SET s._lock = true REMOVE s._lock RETURN s {.*} AS s",
             {"now": codec.iso(now), "limit": limit})
         return [codec.rule_state_from_row(r["s"]) for r in rows]
+
+    def add_audit(self, records: Sequence[AuditRecord]) -> None:
+        base = time.time_ns()
+        self.run("UNWIND $rows AS r CREATE (a:AuditRecord) SET a = r",
+                 {"rows": [{**r.row(), "n": base + n} for n, r in enumerate(records)]})
 
     def enqueue(self, entries: Sequence[OutboxEntry]) -> None:
         if not entries:

@@ -108,6 +108,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_receiver_idx ON outbox (receiver, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS outbox_seq_idx ON outbox (seq);
 CREATE TABLE IF NOT EXISTS api_token (
     token_hash TEXT PRIMARY KEY,
     role TEXT NOT NULL,
@@ -115,3 +116,19 @@ CREATE TABLE IF NOT EXISTS api_token (
     agent_id TEXT,
     created_at TEXT NOT NULL
 );
+-- Who changed what, when (API and CLI); newest first by seq.
+CREATE TABLE IF NOT EXISTS audit_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    role TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+-- KPI windows and per-incident notification lists.
+CREATE INDEX IF NOT EXISTS incident_opened_idx ON incident (opened_at);
+CREATE INDEX IF NOT EXISTS incident_resolved_idx ON incident (resolved_at);
+CREATE INDEX IF NOT EXISTS incident_event_kind_idx ON incident_event (kind, at);
+CREATE INDEX IF NOT EXISTS report_received_idx ON report (received_at);
+CREATE INDEX IF NOT EXISTS outbox_incident_idx ON outbox (incident_id, seq);

@@ -34,8 +34,11 @@ from cmdb.records import (
 )
 from cmdb.store import (
     WRITE_ATTEMPTS,
+    AuditQuery,
+    AuditRecord,
     CIBrief,
     CIQuery,
+    EstateCounts,
     ImpactEdge,
     IncidentQuery,
     OutboxEntry,
@@ -253,6 +256,65 @@ class SQLiteStore:
         rows = self._rows("SELECT * FROM api_token WHERE token_hash = ?", (token_hash,))
         return codec.token_from_row(dict(rows[0])) if rows else None
 
+    def tokens(self) -> list[ApiToken]:
+        rows = self._rows("SELECT * FROM api_token ORDER BY created_at, token_hash")
+        return [codec.token_from_row(dict(r)) for r in rows]
+
+    def revoke_token(self, token_hash: str) -> bool:
+        return bool(self.write(lambda tx: tx.conn.execute(
+            "DELETE FROM api_token WHERE token_hash = ?", (token_hash,)).rowcount == 1))
+
+    def audit(self, query: AuditQuery) -> Page[AuditRecord]:
+        where, params = ["seq < ?"], [int(query.cursor) if query.cursor else 2**63 - 1]
+        for column in ("actor", "action"):
+            if getattr(query, column) is not None:
+                where.append(f"{column} = ?")
+                params.append(getattr(query, column))
+        rows = self._rows(f"SELECT * FROM audit_log WHERE {' AND '.join(where)} "  # noqa: S608 (fixed clauses)
+                          "ORDER BY seq DESC LIMIT ?", [*params, query.limit + 1])
+        items = [AuditRecord.from_row(dict(r)) for r in rows[: query.limit]]
+        more = len(rows) > query.limit
+        return Page(items, str(rows[query.limit - 1]["seq"]) if more else None)
+
+    def outbox_for(self, incident_id: str) -> list[OutboxEntry]:
+        rows = self._rows("SELECT * FROM outbox WHERE incident_id = ? ORDER BY seq",
+                          (incident_id,))
+        return [OutboxEntry(r["id"], r["incident_id"], r["receiver"], r["event"],
+                            codec.from_iso(r["created_at"]), json.loads(r["payload"]))
+                for r in rows]
+
+    def incidents_between(self, start: datetime, end: datetime) -> list[Incident]:
+        window = (codec.iso(start), codec.iso(end))
+        rows = self._rows("SELECT * FROM incident WHERE opened_at >= ? AND opened_at < ? "
+                          "UNION SELECT * FROM incident WHERE resolved_at >= ? "
+                          "AND resolved_at < ? ORDER BY id", (*window, *window))
+        return [codec.incident_from_row(dict(r)) for r in rows]
+
+    def incident_events_between(self, start: datetime, end: datetime,
+                                kinds: Sequence[str]) -> list[IncidentEvent]:
+        marks = ",".join("?" * len(kinds))
+        rows = self._rows(f"SELECT * FROM incident_event WHERE kind IN ({marks}) "  # noqa: S608 (marks)
+                          "AND at >= ? AND at < ? ORDER BY seq",
+                          (*kinds, codec.iso(start), codec.iso(end)))
+        return [codec.event_from_row(dict(r)) for r in rows]
+
+    def count_claims(self, start: datetime, end: datetime,
+                     agent_ids: Sequence[str] | None = None) -> int:
+        sql = "SELECT count(*) FROM report WHERE received_at >= ? AND received_at < ?"
+        params: list[object] = [codec.iso(start), codec.iso(end)]
+        if agent_ids is not None:
+            sql += f" AND agent_id IN ({','.join('?' * len(agent_ids))})"
+            params.extend(agent_ids)
+        return int(self._rows(sql, params)[0][0])
+
+    def estate_counts(self) -> EstateCounts:
+        cis = self._rows("SELECT ci_class, status, count(*) FROM ci GROUP BY 1, 2")
+        open_ = self._rows("SELECT priority, count(*) FROM incident "
+                           "WHERE open_fingerprint IS NOT NULL GROUP BY 1")
+        outbox = self._rows("SELECT count(*) FROM outbox")
+        return EstateCounts({(r[0], r[1]): int(r[2]) for r in cis},
+                            {int(r[0]): int(r[1]) for r in open_}, int(outbox[0][0]))
+
 
 def _in_chunks(conn: sqlite3.Connection, sql: str, values: Sequence[str],
                extra: Sequence[object] = ()) -> list[sqlite3.Row]:
@@ -434,6 +496,12 @@ class _SQLiteTx:
             "SELECT * FROM rule_state WHERE due_at <= ? ORDER BY due_at LIMIT ?",
             (codec.iso(now), limit)).fetchall()
         return [codec.rule_state_from_row(dict(r)) for r in rows]
+
+    def add_audit(self, records: Sequence[AuditRecord]) -> None:
+        self.conn.executemany(
+            "INSERT INTO audit_log (at, actor, role, action, target, detail) "
+            "VALUES (:at, :actor, :role, :action, :target, :detail)",
+            [r.row() for r in records])
 
     def enqueue(self, entries: Sequence[OutboxEntry]) -> None:
         base = self.conn.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()[0]

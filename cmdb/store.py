@@ -9,10 +9,11 @@ The contract suite in `tests/contract/` runs against every store.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol, TypeVar
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
 
 from cmdb.records import (
     ApiToken,
@@ -89,6 +90,50 @@ class CIBrief:
     ci_class: str
 
 
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One change made through the API or the CLI: who (token name and role), what
+    (action and target), when, and what it changed."""
+
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    target: str
+    detail: dict[str, object] = field(default_factory=dict)
+
+    def row(self) -> dict[str, str]:
+        """Flat primitives, as both stores keep them (times in UTC, detail as JSON)."""
+        return {"at": self.at.astimezone(UTC).isoformat(), "actor": self.actor,
+                "role": self.role, "action": self.action, "target": self.target,
+                "detail": json.dumps(self.detail, sort_keys=True, default=str)}
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> AuditRecord:
+        return cls(datetime.fromisoformat(row["at"]), row["actor"], row["role"],
+                   row["action"], row["target"], json.loads(row["detail"]))
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Filters and paging for the audit trail, newest first; `cursor` is opaque."""
+
+    actor: str | None = None
+    action: str | None = None
+    limit: int = 100
+    cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EstateCounts:
+    """What `/metrics` reports of the estate: CIs per (class, status), open incidents
+    per priority, and outbox entries ever queued."""
+
+    cis: dict[tuple[str, str], int]
+    open_incidents: dict[int, int]
+    outbox_entries: int
+
+
 class WriteTx(Protocol):
     """The primitive operations of one write transaction. Batch-shaped, so that a
     batch of inventories costs a handful of round trips, not a few per CI."""
@@ -162,6 +207,8 @@ class WriteTx(Protocol):
 
     def enqueue(self, entries: Sequence[OutboxEntry]) -> None: ...
 
+    def add_audit(self, records: Sequence[AuditRecord]) -> None: ...
+
 
 class GraphStore(Protocol):
     """A CMDB store. Implementations: `SQLiteStore`, `Neo4jStore`."""
@@ -220,6 +267,31 @@ class GraphStore(Protocol):
     def add_token(self, token: ApiToken) -> None: ...
 
     def token(self, token_hash: str) -> ApiToken | None: ...
+
+    def tokens(self) -> list[ApiToken]:
+        """Every token (hashes only), oldest first."""
+
+    def revoke_token(self, token_hash: str) -> bool:
+        """Delete a token; False when there was none with that hash."""
+
+    def audit(self, query: AuditQuery) -> Page[AuditRecord]:
+        """The audit trail, newest first."""
+
+    def outbox_for(self, incident_id: str) -> list[OutboxEntry]:
+        """The notifications queued for one incident, oldest first."""
+
+    def incidents_between(self, start: datetime, end: datetime) -> list[Incident]:
+        """Incidents opened or resolved in [start, end) (KPIs)."""
+
+    def incident_events_between(self, start: datetime, end: datetime,
+                                kinds: Sequence[str]) -> list[IncidentEvent]:
+        """Timeline events of `kinds` recorded in [start, end), oldest first."""
+
+    def count_claims(self, start: datetime, end: datetime,
+                     agent_ids: Sequence[str] | None = None) -> int:
+        """Reports and events claimed in [start, end), by `agent_ids` (None: all)."""
+
+    def estate_counts(self) -> EstateCounts: ...
 
 
 WRITE_ATTEMPTS = 5

@@ -23,7 +23,7 @@ import yaml
 
 from rules.notify import jira, mail, pagerduty, servicenow, webhook
 from rules.notify.errors import ReceiverConfigError
-from rules.notify.receiver import Clock, Receiver, TicketBook, utc_now
+from rules.notify.receiver import Clock, Receiver, utc_now
 from rules.notify.settings import Fields, ReceiverSettings
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
@@ -80,17 +80,17 @@ def _receiver(path: str, name: object, raw: Any, env: Mapping[str, str]) -> Rece
     return settings
 
 
-def build_receivers(settings: Mapping[str, ReceiverSettings], refs: TicketBook,
-                    clock: Clock = utc_now) -> dict[str, Receiver]:
+def build_receivers(settings: Mapping[str, ReceiverSettings], clock: Clock = utc_now
+                    ) -> dict[str, Receiver]:
     """A receiver for each settings entry; close them with `aclose()`."""
     built: dict[str, Receiver] = {}
     for name, entry in settings.items():
         receiver: Receiver
         match entry:
             case servicenow.ServiceNowSettings():
-                receiver = servicenow.ServiceNowReceiver(entry, refs, clock)
+                receiver = servicenow.ServiceNowReceiver(entry, clock)
             case jira.JiraSettings():
-                receiver = jira.JiraReceiver(entry, refs, clock)
+                receiver = jira.JiraReceiver(entry, clock)
             case pagerduty.PagerDutySettings():
                 receiver = pagerduty.PagerDutyReceiver(entry, clock)
             case webhook.WebhookSettings():

@@ -26,7 +26,7 @@ import random
 import socket
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -106,7 +106,8 @@ class Dispatcher:
         self._redact = Redactor(s for r in self.receivers.values() for s in r.secrets())
 
     def wake(self) -> None:
-        """Look at the outbox now rather than at the next poll (new entries written)."""
+        """Look at the outbox now rather than at the next poll (new entries written).
+        Call it on the dispatcher's event loop (`loop.call_soon_threadsafe` from others)."""
         self._wake.set()
 
     async def counts(self) -> DeliveryCounts:
@@ -115,7 +116,7 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Claim what is due now, deliver it concurrently, record the outcomes; the
         number of attempts made."""
-        claimed = await self._claim(Counter())
+        claimed = await self._claim(self._limits(Counter(), batched=False))
         outcomes = await asyncio.gather(*(self._attempt(n) for n in claimed))
         self._unrecorded.extend(outcomes)
         await self._flush()
@@ -128,12 +129,15 @@ class Dispatcher:
         try:
             while not stop.is_set():
                 self._collect(inflight)
+                busy = Counter(n.receiver for n in inflight.values())
+                limits = self._limits(busy, batched=True)
                 try:
-                    await self._flush()
-                    busy = Counter(n.receiver for n in inflight.values())
-                    for notification in await self._claim(busy):
-                        task = asyncio.create_task(self._attempt(notification))
-                        inflight[task] = notification
+                    if any(limits.values()):  # outcomes so far are recorded with the claim
+                        for notification in await self._claim(limits):
+                            task = asyncio.create_task(self._attempt(notification))
+                            inflight[task] = notification
+                    elif self._unrecorded and self._urgent(inflight):
+                        await self._flush()
                     timeout = await self._idle_time() if not inflight else self._poll
                 except StoreUnavailable as exc:
                     log.warning("delivery state unavailable, retrying: %s", exc)
@@ -143,14 +147,22 @@ class Dispatcher:
             stopping.cancel()
             await self._shut_down(inflight)
 
+    def _urgent(self, inflight: Mapping[asyncio.Task[Outcome], Notification]) -> bool:
+        """Record now rather than with the next claim: nothing else will wake us soon,
+        a ticket was made (its ref must not wait), or many outcomes piled up."""
+        return (not inflight or len(self._unrecorded) >= 64 or any(
+            isinstance(o, Delivered) and o.ticket is not None for o in self._unrecorded))
+
     async def _wait(self, tasks: set[asyncio.Task[Any]], seconds: float) -> None:
-        """Until a task finishes, `wake()` is called, or `seconds` pass (by `sleep`)."""
+        """Until a task finishes, `wake()` is called (or was, since the last wait), or
+        `seconds` pass (by `sleep`)."""
+        if not self._wake.is_set():
+            sleeper: asyncio.Task[None] = asyncio.ensure_future(self._sleep(seconds))
+            waker = asyncio.create_task(self._wake.wait())
+            await asyncio.wait({*tasks, sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+            sleeper.cancel()
+            waker.cancel()
         self._wake.clear()
-        sleeper: asyncio.Task[None] = asyncio.ensure_future(self._sleep(seconds))
-        waker = asyncio.create_task(self._wake.wait())
-        await asyncio.wait({*tasks, sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-        sleeper.cancel()
-        waker.cancel()
 
     def _collect(self, inflight: dict[asyncio.Task[Outcome], Notification]) -> None:
         for task in [t for t in inflight if t.done()]:
@@ -183,13 +195,29 @@ class Dispatcher:
                 self._unrecorded = outcomes + self._unrecorded  # keep them for the next try
                 raise
 
-    async def _claim(self, busy: Counter[str]) -> list[Notification]:
+    def _limits(self, busy: Counter[str], batched: bool) -> dict[str, int]:
+        """Free slots per receiver; with `batched`, only once half of them are free (or
+        all are), so claims come in fewer, larger transactions."""
         now = self._clock()
-        limits = {name: 0 if self._held_until.get(name, now) > now
-                  else max(0, receiver.max_in_flight - busy[name])
-                  for name, receiver in self.receivers.items()}
+        limits: dict[str, int] = {}
+        for name, receiver in self.receivers.items():
+            free = max(0, receiver.max_in_flight - busy[name])
+            held = self._held_until.get(name, now) > now
+            waiting = batched and busy[name] > 0 and free < (receiver.max_in_flight + 1) // 2
+            limits[name] = 0 if held or waiting else free
+        return limits
+
+    async def _claim(self, limits: dict[str, int]) -> list[Notification]:
+        """Claim, recording the outcomes not yet recorded in the same transaction."""
+        now = self._clock()
         until = now + timedelta(seconds=self._lease)
-        return await asyncio.to_thread(self.store.claim, limits, self.owner, now, until)
+        outcomes, self._unrecorded = self._unrecorded, []
+        try:
+            return await asyncio.to_thread(self.store.claim, limits, self.owner, now, until,
+                                           outcomes)
+        except BaseException:
+            self._unrecorded = outcomes + self._unrecorded  # keep them for the next try
+            raise
 
     async def _idle_time(self) -> float:
         """Seconds until something may be due: the poll interval at most."""
@@ -205,7 +233,8 @@ class Dispatcher:
         receiver = self.receivers[notification.receiver]
         self.stats.attempts += 1
         try:
-            status = await asyncio.wait_for(receiver.deliver(notification), self._lease / 2)
+            async with asyncio.timeout(self._lease / 2):
+                receipt = await receiver.deliver(notification)
         except TransientDeliveryError as exc:
             return self._retry(notification, exc.reason, exc.status, exc.retry_after)
         except TimeoutError:
@@ -221,7 +250,7 @@ class Dispatcher:
         self.stats.delivered += 1
         log.info("delivered %s %s of incident %s to %s", notification.event,
                  notification.outbox_id, notification.incident_id, notification.receiver)
-        return Delivered(notification.outbox_id, self._clock(), status)
+        return Delivered(notification.outbox_id, self._clock(), receipt.status, receipt.ticket)
 
     def _retry(self, notification: Notification, reason: str, status: int | None,
                retry_after: float | None) -> Outcome:
@@ -253,8 +282,3 @@ class Dispatcher:
                   notification.event, notification.incident_id, notification.receiver, error)
         return Parked(notification.outbox_id, self._clock(), error, status,
                       self._redact.body(body))
-
-
-async def close_receivers(receivers: Sequence[Receiver]) -> None:
-    for receiver in receivers:
-        await receiver.aclose()

@@ -4,7 +4,8 @@
 
 - opened: `POST /issue` (201 `{id, key}`) with project, issue type, summary,
   description, priority and labels, one of them `opsgraph-<incident id>`. The key is
-  stored as the ticket ref before the delivery is recorded. Jira has no idempotency
+  stored as the ticket ref in the transaction that records the delivery, never
+  after it. Jira has no idempotency
   key, so a retry whose previous attempt may have created the issue first searches
   for that label (`/search/jql` on Cloud, `/search` on Data Center). Jira's search is
   eventually consistent: an issue created a moment earlier may not be found yet, so
@@ -26,12 +27,12 @@ from typing import Any
 import httpx
 
 from rules.notify.errors import PermanentDeliveryError
-from rules.notify.model import IncidentSnapshot, Notification, TicketRef
-from rules.notify.receiver import Clock, TicketBook, utc_now
+from rules.notify.model import IncidentSnapshot, Notification, Receipt, TicketRef
+from rules.notify.receiver import Clock, utc_now
 from rules.notify.redact import Redactor, Secret
 from rules.notify.render import describe, links, priority_of, title
 from rules.notify.settings import Fields, ReceiverSettings
-from rules.notify.transport import call, json_object, new_client
+from rules.notify.transport import ClientPool, call, json_object
 
 PRIORITIES = {"1": "Highest", "2": "High", "3": "Medium", "4": "Low", "5": "Lowest"}
 SUMMARY_LIMIT = 255
@@ -104,47 +105,45 @@ def issue_fields(settings: JiraSettings, notification: Notification,
 
 
 class JiraReceiver:
-    def __init__(self, settings: JiraSettings, refs: TicketBook, clock: Clock = utc_now,
-                 client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, settings: JiraSettings, clock: Clock = utc_now) -> None:
         self.name = settings.name
         self.max_in_flight = settings.max_in_flight
-        self._settings, self._refs, self._clock = settings, refs, clock
-        self._client = client or new_client(settings.timeout)
+        self._settings, self._clock = settings, clock
+        self._clients = ClientPool(settings.timeout)
         self._redact = Redactor(self.secrets())
         self._api = f"{settings.base_url}/rest/api/{settings.api_version}"
 
     def secrets(self) -> list[str]:
         return [self._settings.token.reveal()]
 
-    async def deliver(self, notification: Notification) -> int | None:
+    async def deliver(self, notification: Notification) -> Receipt:
         incident = notification.incident()
         if notification.event == "opened":
             return await self._create(notification, incident)
-        ref = await self._refs.get(incident.id, self.name) or await self._search(incident)
+        ref = notification.ticket or await self._search(incident)
         if ref is None and notification.event == "reopened":
             return await self._create(notification, incident)
         if ref is None:
-            return None  # no issue was ever made for it: nothing to resolve or comment on
+            return Receipt()  # no issue was ever made for it: nothing to resolve or comment on
         key = ref.external_key or ref.external_id
         if notification.event == "resolved":
-            return await self._move(key, done=True)
+            return Receipt(await self._move(key, done=True), ref)
         if notification.event == "reopened":
             await self._move(key, done=False)
         text = describe(incident, notification.event, links(self._settings.links, incident))
         body = adf(text) if self._settings.api_version == 3 else text
         response = await self._call("POST", f"{self._api}/issue/{key}/comment",
                                     json={"body": body})
-        return response.status_code
+        return Receipt(response.status_code, ref)
 
     async def _create(self, notification: Notification, incident: IncidentSnapshot
-                      ) -> int | None:
-        if await self._refs.get(incident.id, self.name) is not None:
-            return None
+                      ) -> Receipt:
         if notification.attempt > 1:  # only a retry can follow a create we did not hear of
+            if notification.ticket is not None and notification.event == "opened":
+                return Receipt()
             found = await self._search(incident)
-            if found is not None:
-                await self._refs.save(found)
-                return None
+            if found is not None and found != notification.ticket:
+                return Receipt(None, found)
         response = await self._call("POST", f"{self._api}/issue", json={
             "fields": issue_fields(self._settings, notification, incident)})
         created = json_object(response)
@@ -152,9 +151,8 @@ class JiraReceiver:
             raise PermanentDeliveryError(f"HTTP {response.status_code} without an issue key",
                                          response.status_code, self._redact.body(response.text))
         issue_id = str(created.get("id") or created["key"])
-        await self._refs.save(TicketRef(incident.id, self.name, issue_id,
-                                        str(created.get("key") or issue_id)))
-        return response.status_code
+        return Receipt(response.status_code, TicketRef(incident.id, self.name, issue_id,
+                                                       str(created.get("key") or issue_id)))
 
     async def _search(self, incident: IncidentSnapshot) -> TicketRef | None:
         path = "search/jql" if self._settings.deployment == "cloud" else "search"
@@ -196,11 +194,11 @@ class JiraReceiver:
         else:
             authorization = f"Bearer {s.token.reveal()}"
         headers = {"accept": "application/json", "authorization": authorization}
-        return await call(self._client, method, url, headers=headers, redact=self._redact,
+        return await call(self._clients, method, url, headers=headers, redact=self._redact,
                           clock=self._clock, **kwargs)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._clients.aclose()
 
 
 def _category(status: object) -> str | None:

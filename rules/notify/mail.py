@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from rules.notify.errors import PermanentDeliveryError, TransientDeliveryError
-from rules.notify.model import Notification
+from rules.notify.model import Notification, Receipt
 from rules.notify.redact import Redactor, Secret
 from rules.notify.render import describe, links, title
 from rules.notify.settings import Fields, ReceiverSettings
@@ -90,9 +90,9 @@ class EmailReceiver:
     def secrets(self) -> list[str]:
         return [self._settings.password.reveal()] if self._settings.password else []
 
-    async def deliver(self, notification: Notification) -> int | None:
+    async def deliver(self, notification: Notification) -> Receipt:
         message = compose(self._settings, notification)
-        return await asyncio.to_thread(self._send, message)
+        return Receipt(await asyncio.to_thread(self._send, message))
 
     def _send(self, message: EmailMessage) -> int:
         try:

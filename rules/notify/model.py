@@ -128,23 +128,6 @@ def _mapping(value: object) -> Mapping[object, object]:
 
 
 @dataclass(frozen=True, slots=True)
-class Notification:
-    """One claimed outbox entry, as a receiver gets it. `attempt` counts from 1."""
-
-    outbox_id: str
-    seq: int
-    incident_id: str
-    receiver: str
-    event: str
-    created_at: datetime
-    payload: dict[str, object]
-    attempt: int = 1
-
-    def incident(self) -> IncidentSnapshot:
-        return IncidentSnapshot.from_payload(self.payload)
-
-
-@dataclass(frozen=True, slots=True)
 class TicketRef:
     """Where an incident lives in an external system: ServiceNow sys_id + number, Jira
     issue id + key. One per (incident, receiver)."""
@@ -156,12 +139,42 @@ class TicketRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Notification:
+    """One claimed outbox entry, as a receiver gets it. `attempt` counts from 1;
+    `ticket` is what an earlier delivery for the incident made at this receiver."""
+
+    outbox_id: str
+    seq: int
+    incident_id: str
+    receiver: str
+    event: str
+    created_at: datetime
+    payload: dict[str, object]
+    attempt: int = 1
+    ticket: TicketRef | None = None
+
+    def incident(self) -> IncidentSnapshot:
+        return IncidentSnapshot.from_payload(self.payload)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A receiver's acceptance: the status it answered, and the ticket it made or found
+    (to be stored in the same transaction that marks the entry delivered)."""
+
+    status: int | None = None
+    ticket: TicketRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Delivered:
-    """The receiver accepted the notification (`status` as it answered)."""
+    """The receiver accepted the notification (`status` as it answered); `ticket` is
+    stored with it."""
 
     outbox_id: str
     at: datetime
     status: int | None = None
+    ticket: TicketRef | None = None
 
 
 @dataclass(frozen=True, slots=True)

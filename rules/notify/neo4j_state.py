@@ -40,7 +40,13 @@ SCHEMA = (
     "CREATE CONSTRAINT notify_ticket_ref IF NOT EXISTS "
     "FOR (t:NotifyTicketRef) REQUIRE (t.incident_id, t.receiver) IS UNIQUE",
     "CREATE CONSTRAINT notify_lock_name IF NOT EXISTS FOR (l:NotifyLock) REQUIRE l.name IS UNIQUE",
-    "CREATE INDEX notify_delivery_state IF NOT EXISTS FOR (d:NotifyDelivery) ON (d.state)",
+    # (state, receiver, seq): a claim walks one receiver's pending entries in seq order
+    # and stops at its limit, however many are pending.
+    "CREATE INDEX notify_delivery_queue IF NOT EXISTS "
+    "FOR (d:NotifyDelivery) ON (d.state, d.receiver, d.seq)",
+    # The outbox is the rules engine's; this index only serves the ingest's range seek
+    # (receiver, seq > cursor) and would sit as well in the CMDB store's schema.
+    "CREATE INDEX notify_outbox_receiver_seq IF NOT EXISTS FOR (o:Outbox) ON (o.receiver, o.seq)",
     "CREATE INDEX notify_delivery_chain IF NOT EXISTS "
     "FOR (d:NotifyDelivery) ON (d.incident_id, d.receiver)",
     "MERGE (:NotifyLock {name: 'claim'})",
@@ -53,24 +59,32 @@ _HEAD = (
 _INGEST = (
     "OPTIONAL MATCH (c:NotifyCursor {receiver: $receiver}) WITH coalesce(c.seq, 0) AS after "
     "MATCH (o:Outbox) WHERE o.receiver = $receiver AND o.seq > after "
-    "WITH o ORDER BY o.seq LIMIT $limit "
+    "WITH o ORDER BY o.receiver, o.seq LIMIT $limit "
     "MERGE (d:NotifyDelivery {outbox_id: o.id}) ON CREATE SET d.seq = o.seq, "
     "d.incident_id = o.incident_id, d.receiver = o.receiver, d.state = 'pending', "
     "d.attempts = 0, d.failures = 0, d.next_attempt_at = $now, d.updated_at = $now "
     "WITH max(o.seq) AS last WHERE last IS NOT NULL "
     "MERGE (c:NotifyCursor {receiver: $receiver}) SET c.seq = last"
 )
+# ORDER BY names the whole index key so that the index order is used (no sort).
 _LEASE = (
-    "MATCH (d:NotifyDelivery {state: 'pending'}) WHERE d.receiver = $receiver "
-    "AND d.next_attempt_at <= $now AND (d.lease_until IS NULL OR d.lease_until <= $now) "
-    f"AND {_HEAD} WITH d ORDER BY d.seq LIMIT $limit "
+    "MATCH (d:NotifyDelivery) WHERE d.state = 'pending' AND d.receiver = $receiver "
+    "AND d.seq > 0 AND d.next_attempt_at <= $now "
+    "AND (d.lease_until IS NULL OR d.lease_until <= $now) "
+    f"AND {_HEAD} WITH d ORDER BY d.state, d.receiver, d.seq LIMIT $limit "
     "SET d.lease_owner = $owner, d.lease_until = $until, d.attempts = d.attempts + 1 "
-    "WITH d MATCH (o:Outbox {id: d.outbox_id}) RETURN o {.*} AS o, d.attempts AS attempts"
+    "WITH d MATCH (o:Outbox {id: d.outbox_id}) "
+    "OPTIONAL MATCH (t:NotifyTicketRef {incident_id: d.incident_id, receiver: d.receiver}) "
+    "RETURN o {.*} AS o, d.attempts AS attempts, t {.*} AS t"
 )
 _DELIVERED = (
     "UNWIND $rows AS r MATCH (d:NotifyDelivery {outbox_id: r.id}) WHERE d.state = 'pending' "
     "SET d.state = 'delivered', d.delivered_at = r.at, d.last_status = r.status, "
     "d.updated_at = r.at REMOVE d.lease_owner, d.lease_until"
+)
+_TICKETS = (
+    "UNWIND $rows AS r MERGE (t:NotifyTicketRef {incident_id: r.incident_id, "
+    "receiver: r.receiver}) SET t.external_id = r.id, t.external_key = r.key"
 )
 _RETRY = (
     "UNWIND $rows AS r MATCH (d:NotifyDelivery {outbox_id: r.id}) "
@@ -86,7 +100,9 @@ _PARKED = (
     "REMOVE d.lease_owner, d.lease_until"
 )
 
-_UNAVAILABLE = (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired, OSError)
+# TransientError: a deadlock or lock timeout that outlived the driver's own retries.
+_UNAVAILABLE = (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired,
+                neo4j_errors.TransientError, OSError)
 
 
 class Neo4jDeliveryStore:
@@ -127,8 +143,11 @@ class Neo4jDeliveryStore:
             raise StoreUnavailable(f"neo4j at {self.url}: {exc}") from exc
 
     def claim(self, limits: Mapping[str, int], owner: str, now: datetime,
-              lease_until: datetime) -> list[Notification]:
+              lease_until: datetime, settle: Sequence[Outcome] = ()) -> list[Notification]:
+        settling = _outcome_rows(settle)
+
         def work(tx: neo4j.ManagedTransaction) -> list[Notification]:
+            _record(tx, owner, settling)
             # MERGE, not MATCH: the lock node may have been wiped; the constraint keeps it one.
             tx.run("MERGE (l:NotifyLock {name: 'claim'}) SET l.at = $now",
                    {"now": stamp(now)}).consume()
@@ -140,29 +159,16 @@ class Neo4jDeliveryStore:
                     rows = tx.run(_LEASE, {"receiver": receiver, "now": stamp(now),
                                            "limit": limit, "owner": owner,
                                            "until": stamp(lease_until)}).data()
-                    claimed.extend(_notification(r["o"], r["attempts"]) for r in rows)
+                    claimed.extend(_notification(r["o"], r["attempts"], r["t"]) for r in rows)
             return sorted(claimed, key=lambda n: n.seq)
 
         result: list[Notification] = self._write(work)
         return result
 
     def record(self, owner: str, outcomes: Sequence[Outcome]) -> None:
-        delivered = [{"id": o.outbox_id, "at": stamp(o.at), "status": o.status}
-                     for o in outcomes if isinstance(o, Delivered)]
-        retry = [{"id": o.outbox_id, "at": stamp(o.at), "next": stamp(o.next_attempt_at),
-                  "error": o.error, "status": o.status}
-                 for o in outcomes if isinstance(o, RetryLater)]
-        parked = [{"id": o.outbox_id, "at": stamp(o.at), "error": o.error,
-                   "status": o.status, "body": o.body}
-                  for o in outcomes if isinstance(o, Parked)]
-
-        def work(tx: neo4j.ManagedTransaction) -> None:
-            for query, rows in ((_DELIVERED, delivered), (_RETRY, retry), (_PARKED, parked)):
-                if rows:
-                    tx.run(query, {"rows": rows, "owner": owner}).consume()
-
+        rows = _outcome_rows(outcomes)
         if outcomes:
-            self._write(work)
+            self._write(lambda tx: _record(tx, owner, rows))
 
     def next_due(self, receivers: Sequence[str]) -> datetime | None:
         rows = self._read(
@@ -243,9 +249,37 @@ class Neo4jDeliveryStore:
             raise UnknownDelivery(f"no dead letter {outbox_id!r}")
 
 
-def _notification(o: dict[str, Any], attempts: int) -> Notification:
+OutcomeRows = list[tuple[str, list[dict[str, Any]]]]
+
+
+def _outcome_rows(outcomes: Sequence[Outcome]) -> OutcomeRows:
+    """Query parameters per outcome kind; tickets first, before their delivery."""
+    delivered = [{"id": o.outbox_id, "at": stamp(o.at), "status": o.status}
+                 for o in outcomes if isinstance(o, Delivered)]
+    retry = [{"id": o.outbox_id, "at": stamp(o.at), "next": stamp(o.next_attempt_at),
+              "error": o.error, "status": o.status}
+             for o in outcomes if isinstance(o, RetryLater)]
+    parked = [{"id": o.outbox_id, "at": stamp(o.at), "error": o.error, "status": o.status,
+               "body": o.body} for o in outcomes if isinstance(o, Parked)]
+    tickets = [{"incident_id": o.ticket.incident_id, "receiver": o.ticket.receiver,
+                "id": o.ticket.external_id, "key": o.ticket.external_key}
+               for o in outcomes if isinstance(o, Delivered) and o.ticket is not None]
+    return [(_TICKETS, tickets), (_DELIVERED, delivered), (_RETRY, retry), (_PARKED, parked)]
+
+
+def _record(tx: neo4j.ManagedTransaction, owner: str, rows: OutcomeRows) -> None:
+    for query, params in rows:
+        if params:
+            tx.run(query, {"rows": params, "owner": owner}).consume()
+
+
+def _notification(o: dict[str, Any], attempts: int, t: dict[str, Any] | None
+                  ) -> Notification:
+    ticket = None if t is None else TicketRef(t["incident_id"], t["receiver"],
+                                              t["external_id"], t.get("external_key"))
     return Notification(o["id"], int(o["seq"]), o["incident_id"], o["receiver"], o["event"],
-                        parse_stamp(o["created_at"]), json.loads(o["payload"]), int(attempts))
+                        parse_stamp(o["created_at"]), json.loads(o["payload"]), int(attempts),
+                        ticket)
 
 
 def _dead_letter(row: dict[str, Any]) -> DeadLetter:

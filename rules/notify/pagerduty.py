@@ -13,14 +13,12 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
-from rules.notify.model import IncidentSnapshot, Notification
+from rules.notify.model import IncidentSnapshot, Notification, Receipt
 from rules.notify.receiver import Clock, utc_now
 from rules.notify.redact import Redactor, Secret
 from rules.notify.render import links
 from rules.notify.settings import Fields, ReceiverSettings
-from rules.notify.transport import call, new_client
+from rules.notify.transport import ClientPool, call
 
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 SUMMARY_LIMIT = 1024
@@ -97,24 +95,23 @@ def event_body(settings: PagerDutySettings, notification: Notification,
 
 
 class PagerDutyReceiver:
-    def __init__(self, settings: PagerDutySettings, clock: Clock = utc_now,
-                 client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, settings: PagerDutySettings, clock: Clock = utc_now) -> None:
         self.name = settings.name
         self.max_in_flight = settings.max_in_flight
         self._settings = settings
         self._clock = clock
-        self._client = client or new_client(settings.timeout)
+        self._clients = ClientPool(settings.timeout)
         self._redact = Redactor(self.secrets())
 
     def secrets(self) -> list[str]:
         return [self._settings.routing_key.reveal()]
 
-    async def deliver(self, notification: Notification) -> int | None:
+    async def deliver(self, notification: Notification) -> Receipt:
         body = event_body(self._settings, notification, notification.incident())
         body["routing_key"] = self._settings.routing_key.reveal()
-        response = await call(self._client, "POST", self._settings.url, json=body,
+        response = await call(self._clients, "POST", self._settings.url, json=body,
                               redact=self._redact, clock=self._clock)
-        return response.status_code
+        return Receipt(response.status_code)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._clients.aclose()

@@ -26,12 +26,12 @@ from typing import Any
 import httpx
 
 from rules.notify.errors import PermanentDeliveryError
-from rules.notify.model import IncidentSnapshot, Notification, TicketRef
-from rules.notify.receiver import Clock, TicketBook, utc_now
+from rules.notify.model import IncidentSnapshot, Notification, Receipt, TicketRef
+from rules.notify.receiver import Clock, utc_now
 from rules.notify.redact import Redactor, Secret
 from rules.notify.render import describe, links, priority_of, title
 from rules.notify.settings import Fields, ReceiverSettings
-from rules.notify.transport import call, json_object, new_client
+from rules.notify.transport import ClientPool, call, json_object
 
 RESOLVED_STATE = "6"
 IN_PROGRESS_STATE = "2"
@@ -106,12 +106,11 @@ def _query_value(value: str) -> str:
 
 
 class ServiceNowReceiver:
-    def __init__(self, settings: ServiceNowSettings, refs: TicketBook, clock: Clock = utc_now,
-                 client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, settings: ServiceNowSettings, clock: Clock = utc_now) -> None:
         self.name = settings.name
         self.max_in_flight = settings.max_in_flight
-        self._settings, self._refs, self._clock = settings, refs, clock
-        self._client = client or new_client(settings.timeout)
+        self._settings, self._clock = settings, clock
+        self._clients = ClientPool(settings.timeout)
         self._redact = Redactor(self.secrets())
         self._table_url = f"{settings.instance_url}/api/now/table/{settings.table}"
         self._token: tuple[str, datetime] | None = None
@@ -122,22 +121,25 @@ class ServiceNowReceiver:
         s = self._settings
         return [x.reveal() for x in (s.password, s.client_secret, s.token) if x is not None]
 
-    async def deliver(self, notification: Notification) -> int | None:
+    async def deliver(self, notification: Notification) -> Receipt:
         incident = notification.incident()
         if notification.event in ("opened", "reopened"):
             return await self._open(notification, incident)
-        ref = await self._refs.get(incident.id, self.name) or await self._find_active(incident)
+        ref = notification.ticket or await self._find_active(incident)
         if ref is None:
-            return None  # no ticket is active for it: nothing to resolve or update
+            return Receipt()  # no ticket is active for it: nothing to resolve or update
         if notification.event == "resolved":
             body = {"state": RESOLVED_STATE, "close_code": self._settings.close_code,
                     "close_notes": f"Resolved by opsgraph at {incident.resolved_at}: "
                                    f"{incident.summary}"}
         else:
             body = self._update_body(notification, incident)
+        return await self._patch(ref, body)
+
+    async def _patch(self, ref: TicketRef, body: dict[str, str]) -> Receipt:
         response = await self._call("PATCH", f"{self._table_url}/{ref.external_id}", json=body,
                                     params={"sysparm_fields": "sys_id,number"})
-        return response.status_code
+        return Receipt(response.status_code, ref)
 
     def _update_body(self, notification: Notification, incident: IncidentSnapshot
                      ) -> dict[str, str]:
@@ -145,20 +147,16 @@ class ServiceNowReceiver:
         return {"work_notes": describe(incident, notification.event, self._links(incident)),
                 "urgency": urgency, "impact": impact}
 
-    async def _open(self, notification: Notification, incident: IncidentSnapshot) -> int | None:
+    async def _open(self, notification: Notification, incident: IncidentSnapshot) -> Receipt:
         reopened = notification.event == "reopened"
-        if not reopened and await self._refs.get(incident.id, self.name) is not None:
-            return None  # created by an earlier attempt whose outcome was not recorded
+        if not reopened and notification.ticket is not None:
+            return Receipt()  # created by an earlier attempt whose outcome was not recorded
         found = await self._find_active(incident)
+        if found is not None and not reopened:
+            return Receipt(None, found)  # the earlier attempt made it; we did not hear back
         if found is not None:
-            await self._refs.save(found)
-            if not reopened:
-                return None
-            response = await self._call(
-                "PATCH", f"{self._table_url}/{found.external_id}",
-                json={**self._update_body(notification, incident), "state": IN_PROGRESS_STATE},
-                params={"sysparm_fields": "sys_id,number"})
-            return response.status_code
+            return await self._patch(found, {**self._update_body(notification, incident),
+                                             "state": IN_PROGRESS_STATE})
         response = await self._call(
             "POST", self._table_url, json=await self._create_body(notification, incident),
             params={"sysparm_fields": "sys_id,number", "sysparm_exclude_reference_link": "true"})
@@ -166,8 +164,7 @@ class ServiceNowReceiver:
         if ref is None:
             raise PermanentDeliveryError(f"HTTP {response.status_code} without a sys_id",
                                          response.status_code, self._redact.body(response.text))
-        await self._refs.save(ref)
-        return response.status_code
+        return Receipt(response.status_code, ref)
 
     async def _find_active(self, incident: IncidentSnapshot) -> TicketRef | None:
         query = f"correlation_id={_query_value(incident.id)}^active=true"
@@ -218,14 +215,15 @@ class ServiceNowReceiver:
     async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         headers = {"accept": "application/json", "authorization": await self._authorization()}
         try:
-            return await call(self._client, method, url, headers=headers, redact=self._redact,
+            return await call(self._clients, method, url, headers=headers, redact=self._redact,
                               clock=self._clock, **kwargs)
         except PermanentDeliveryError as exc:
             if exc.status != 401 or self._settings.auth != "oauth":
                 raise
-        self._token = None  # an expired or revoked token: fetch a new one, once
+        if self._token is not None and headers["authorization"] == f"Bearer {self._token[0]}":
+            self._token = None  # refused (expired, revoked): the first to see it refetches
         headers["authorization"] = await self._authorization()
-        return await call(self._client, method, url, headers=headers, redact=self._redact,
+        return await call(self._clients, method, url, headers=headers, redact=self._redact,
                           clock=self._clock, **kwargs)
 
     async def _authorization(self) -> str:
@@ -248,7 +246,7 @@ class ServiceNowReceiver:
                 "grant_type": "client_credentials"}
         if s.username and s.password is not None:
             form.update(grant_type="password", username=s.username, password=s.password.reveal())
-        response = await call(self._client, "POST", f"{s.instance_url}/oauth_token.do",
+        response = await call(self._clients, "POST", f"{s.instance_url}/oauth_token.do",
                               data=form, redact=self._redact, clock=self._clock)
         answer = json_object(response)
         token, lifetime = answer.get("access_token"), answer.get("expires_in", 1800)
@@ -259,4 +257,4 @@ class ServiceNowReceiver:
         return token, self._clock() + timedelta(seconds=seconds) - TOKEN_SLACK
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._clients.aclose()

@@ -89,6 +89,9 @@ class SQLiteDeliveryStore:
         self._local = threading.local()
         self._opened: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        # This process's writers queue here rather than in SQLite's busy handler, which
+        # sleeps in steps of up to 100 ms while another connection holds the lock.
+        self._write_lock = threading.Lock()
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -120,16 +123,20 @@ class SQLiteDeliveryStore:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         conn = self._connection()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(str(exc)) from exc
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._write_lock:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StoreUnavailable(str(exc)) from exc
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:  # locked too long, disk I/O, ...
+                conn.execute("ROLLBACK")
+                raise StoreUnavailable(str(exc)) from exc
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
 
     def _rows(self, sql: str, params: Sequence[object] | Mapping[str, object] = ()
               ) -> list[sqlite3.Row]:
@@ -139,9 +146,11 @@ class SQLiteDeliveryStore:
             raise StoreUnavailable(str(exc)) from exc
 
     def claim(self, limits: Mapping[str, int], owner: str, now: datetime,
-              lease_until: datetime) -> list[Notification]:
+              lease_until: datetime, settle: Sequence[Outcome] = ()) -> list[Notification]:
         claimed: list[Notification] = []
         with self._transaction() as conn:
+            for outcome in settle:
+                _apply(conn, owner, outcome)
             for receiver, limit in sorted(limits.items()):
                 _ingest(conn, receiver, now)
                 if limit > 0:
@@ -255,16 +264,25 @@ def _lease(conn: sqlite3.Connection, receiver: str, limit: int, owner: str, now:
         "WHERE outbox_id = ?", [(owner, stamp(lease_until), i) for i in ids])
     marks = ",".join("?" * len(ids))
     rows = conn.execute(
-        "SELECT o.*, d.attempts FROM outbox o JOIN outbox_delivery d ON d.outbox_id = o.id "  # noqa: S608
+        "SELECT o.*, d.attempts, t.external_id, t.external_key FROM outbox o "  # noqa: S608
+        "JOIN outbox_delivery d ON d.outbox_id = o.id LEFT JOIN ticket_ref t "
+        "ON t.incident_id = o.incident_id AND t.receiver = o.receiver "
         f"WHERE o.id IN ({marks})", ids).fetchall()
     return [Notification(r["id"], r["seq"], r["incident_id"], r["receiver"], r["event"],
-                         parse_stamp(r["created_at"]), json.loads(r["payload"]), r["attempts"])
+                         parse_stamp(r["created_at"]), json.loads(r["payload"]), r["attempts"],
+                         None if r["external_id"] is None else TicketRef(
+                             r["incident_id"], r["receiver"], r["external_id"],
+                             r["external_key"]))
             for r in rows]
 
 
 def _apply(conn: sqlite3.Connection, owner: str, outcome: Outcome) -> None:
     match outcome:
-        case Delivered(outbox_id, at, status):
+        case Delivered(outbox_id, at, status, ticket):
+            if ticket is not None:  # kept even if another dispatcher recorded it first
+                conn.execute("INSERT OR REPLACE INTO ticket_ref VALUES (?, ?, ?, ?)",
+                             (ticket.incident_id, ticket.receiver, ticket.external_id,
+                              ticket.external_key))
             conn.execute(
                 "UPDATE outbox_delivery SET state = 'delivered', delivered_at = ?, "
                 "last_status = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? "

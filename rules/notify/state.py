@@ -15,7 +15,11 @@ operation is one transaction, so several dispatcher processes can share a store:
   resolve must not overtake the create it updates) until an operator requeues or
   discards it.
 - `record` applies outcomes. `Delivered` applies whoever holds the lease (the send
-  happened); `RetryLater` and `Parked` apply only while the caller still holds it.
+  happened) and stores the ticket the receiver made in the same transaction, so a
+  ticket reference is never lost behind a delivery marked done; `RetryLater` and
+  `Parked` apply only while the caller still holds the lease.
+- Claimed notifications carry the ticket an earlier delivery stored for their
+  incident and receiver.
 - A lease that expires (its dispatcher died) makes the entry claimable again; the
   receivers' idempotency (correlation lookups, dedup keys, `webhook-id`) absorbs
   the resend that a dispatcher dying between send and record may cause.
@@ -54,9 +58,11 @@ class DeliveryStore(Protocol):
     def close(self) -> None: ...
 
     def claim(self, limits: Mapping[str, int], owner: str, now: datetime,
-              lease_until: datetime) -> list[Notification]:
+              lease_until: datetime, settle: Sequence[Outcome] = ()) -> list[Notification]:
         """Lease up to `limits[receiver]` due chain heads per receiver to `owner` until
-        `lease_until`, counting an attempt for each; oldest (lowest seq) first."""
+        `lease_until`, counting an attempt for each; oldest (lowest seq) first, each
+        with its incident's ticket at that receiver. `settle` outcomes are recorded
+        first, in the same transaction (one commit per dispatcher round)."""
 
     def record(self, owner: str, outcomes: Sequence[Outcome]) -> None:
         """Apply attempt outcomes and drop their leases (see the module docstring)."""

@@ -20,14 +20,12 @@ import hmac
 import json
 from dataclasses import dataclass, field
 
-import httpx
-
-from rules.notify.model import IncidentSnapshot, Notification
+from rules.notify.model import IncidentSnapshot, Notification, Receipt
 from rules.notify.receiver import Clock, utc_now
 from rules.notify.redact import Redactor, Secret
 from rules.notify.render import links, priority_of
 from rules.notify.settings import Fields, ReceiverSettings
-from rules.notify.transport import call, new_client
+from rules.notify.transport import ClientPool, call
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the format's prefix, not a secret)
 
@@ -99,14 +97,13 @@ def webhook_body(notification: Notification, incident: IncidentSnapshot,
 class WebhookReceiver:
     """POSTs signed Standard Webhooks deliveries to one URL."""
 
-    def __init__(self, settings: WebhookSettings, clock: Clock = utc_now,
-                 client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, settings: WebhookSettings, clock: Clock = utc_now) -> None:
         self.name = settings.name
         self.max_in_flight = settings.max_in_flight
         self._settings = settings
         self._clock = clock
         self._key = signing_key(settings.secret.reveal()) if settings.secret else None
-        self._client = client or new_client(settings.timeout)
+        self._clients = ClientPool(settings.timeout)
         self._redact = Redactor(self.secrets())
 
     def secrets(self) -> list[str]:
@@ -115,7 +112,7 @@ class WebhookReceiver:
             values.append(self._settings.secret.reveal())
         return values
 
-    async def deliver(self, notification: Notification) -> int | None:
+    async def deliver(self, notification: Notification) -> Receipt:
         body = webhook_body(notification, notification.incident(), self._settings.links)
         timestamp = int(self._clock().timestamp())
         headers = {"content-type": "application/json",
@@ -124,10 +121,10 @@ class WebhookReceiver:
         if self._key is not None:
             headers["webhook-signature"] = sign(self._key, notification.outbox_id,
                                                 timestamp, body)
-        response = await call(self._client, "POST", self._settings.url.reveal(),
+        response = await call(self._clients, "POST", self._settings.url.reveal(),
                               content=body, headers=headers, redact=self._redact,
                               clock=self._clock)
-        return response.status_code
+        return Receipt(response.status_code)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._clients.aclose()
