@@ -52,6 +52,15 @@ def issue_token(store: GraphStore, role: Role, name: str, now: datetime,
     return token
 
 
+def token_id(token: ApiToken) -> str:
+    """A token's public id: the start of its hash (the token itself is never kept)."""
+    return token.token_hash[:16]
+
+
+def find_token(store: GraphStore, public_id: str) -> ApiToken | None:
+    return next((t for t in store.tokens() if token_id(t) == public_id), None)
+
+
 def current_principal(request: Request) -> Principal:
     """The caller named by `Authorization: Bearer ...`; 401 when absent or unknown."""
     header = request.headers.get("authorization", "")
@@ -62,7 +71,9 @@ def current_principal(request: Request) -> Principal:
     stored = store.token(hash_token(token.strip()))
     if stored is None:
         raise Problem(401, "Unauthorized", "unknown or revoked token")
-    return Principal(stored.role, stored.name, stored.agent_id)  # type: ignore[arg-type]
+    principal = Principal(stored.role, stored.name, stored.agent_id)  # type: ignore[arg-type]
+    request.state.principal = principal  # for the audit trail
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -83,3 +94,5 @@ def require(*roles: Role) -> Callable[[Principal], Principal]:
 
 Operator = Annotated[Principal, Depends(require("operator"))]
 AgentOrAdmin = Annotated[Principal, Depends(require("agent"))]
+Integration = Annotated[Principal, Depends(require("integration"))]
+Admin = Annotated[Principal, Depends(require())]

@@ -10,9 +10,9 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
+from api import cli_tokens
 from api.settings import ConfigError, ServerSettings, load_settings
 
 
@@ -21,6 +21,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="YAML settings file")
     parser.add_argument("--store", dest="store_url", help="store URL (overrides settings)")
     commands = parser.add_subparsers(dest="command", required=True)
+    dispatch = commands.add_parser(
+        "dispatch", help="deliver the outbox to the receivers (receivers_file) only")
+    dispatch.add_argument("--port", dest="listen_port", type=int)
     serve = commands.add_parser("serve", help="run the API and intake server")
     serve.add_argument("--host", dest="listen_host")
     serve.add_argument("--port", dest="listen_port", type=int)
@@ -32,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
                         choices=("agent", "integration", "operator", "admin"))
     create.add_argument("--name", required=True)
     create.add_argument("--agent-id", help="the agent id an agent token may report for")
+    cli_tokens.add_commands(token_commands)
     rules = commands.add_parser("rules", help="rules files")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
     check = rules_commands.add_parser(
@@ -71,8 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                             format="%(asctime)s %(levelname)s %(name)s %(message)s")
         if args.command == "serve":
             return _serve(settings)
+        if args.command == "dispatch":
+            return _serve(settings, dispatch_only=True)
         if args.command == "token":
-            return _token_create(settings, args.role, args.name, args.agent_id)
+            return cli_tokens.run(settings, args)
         if args.command in ("cmdb", "impact"):
             return _with_store(settings, args)
         return _list_cis(settings, args.ci_class, args.name)
@@ -105,32 +111,25 @@ def _rules_check(path: Path, routing: Path | None, policy: Path | None) -> int:
     return 0
 
 
-def _serve(settings: ServerSettings) -> int:
+def _serve(settings: ServerSettings, dispatch_only: bool = False) -> int:
+    """`serve` (API, intake, ticks, and the dispatcher unless `dispatch: false`) or
+    `dispatch` (only the outbox dispatcher, with health endpoints)."""
     import uvicorn
 
-    from api.app import create_app
-    from rules.errors import RuleConfigError
+    from api.app import create_app, utc_now
+    from api.dispatching import create_dispatch_app
+    from api.settings import load_receivers
+    from rules.errors import RulesError
 
     try:
-        app = create_app(settings)
-    except RuleConfigError as exc:
+        receivers = load_receivers(settings)
+        app = (create_dispatch_app(settings, receivers, utc_now) if dispatch_only
+               else create_app(settings, receivers=receivers))
+    except RulesError as exc:  # rules, routing, policy or receivers file
         print(f"opsgraph: {exc}", file=sys.stderr)
         return 2
     uvicorn.run(app, host=settings.listen_host, port=settings.listen_port,
                 log_level=settings.log_level, access_log=False)
-    return 0
-
-
-def _token_create(settings: ServerSettings, role: str, name: str, agent_id: str | None) -> int:
-    from api.auth import issue_token
-    from cmdb.connect import connect
-
-    store = connect(settings.store_url, settings.neo4j_auth(), settings.neo4j_database)
-    try:
-        token = issue_token(store, role, name, datetime.now(UTC), agent_id)  # type: ignore[arg-type]
-    finally:
-        store.close()
-    print(token)
     return 0
 
 

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from cmdb.errors import CMDBError, InvalidModel, NotFound, StoreUnavailable, UniquenessConflict
-from rules.errors import RuleConfigError
+from rules.errors import RuleConfigError, RulesError
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("opsgraph.api")
@@ -76,15 +76,21 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: ValidationError) -> JSONResponse:
         return validation_problem(request, list(exc.errors()))
 
-    @app.exception_handler(Exception)
     async def _domain(request: Request, exc: Exception) -> JSONResponse:
         for kind, status, title in _STATUS_FOR:
             if isinstance(exc, kind):
                 if status == 503:
                     log.warning("store unavailable on %s: %s", request.url.path, exc)
                 return problem_response(request, status, title, str(exc))
-        if isinstance(exc, CMDBError):
-            return problem_response(request, 400, "Bad request", str(exc))
+        return problem_response(request, 400, "Bad request", str(exc))
+
+    # Domain errors are answers, not crashes: registered by class so Starlette handles
+    # them in its exception middleware (a catch-all handler is re-raised and logged).
+    app.add_exception_handler(CMDBError, _domain)
+    app.add_exception_handler(RulesError, _domain)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(request, 500, "Internal error", "an unexpected error occurred")
 

@@ -4,6 +4,7 @@ environment anywhere else."""
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +19,7 @@ from pydantic_settings import (
 )
 
 from cmdb.connect import NEO4J_SCHEMES
+from rules.notify.settings import ReceiverSettings
 
 ENV_PREFIX = "OPSGRAPH_"
 
@@ -43,6 +45,8 @@ class ServerSettings(BaseSettings):
     rules_file: Path | None = None
     routing_file: Path | None = None
     policy_file: Path | None = None
+    receivers_file: Path | None = None
+    dispatch: bool = Field(True, description="deliver the outbox from `serve` itself")
     tick_seconds: float = Field(5.0, gt=0, le=300)
     stale_after: timedelta = Field(timedelta(days=7), description="unseen this long: stale")
     retire_after: timedelta = Field(timedelta(days=90), description="unseen this long: retired")
@@ -117,6 +121,16 @@ def load_settings(path: Path | None = None, **overrides: Any) -> ServerSettings:
         return _Layered(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         raise ConfigError(describe(exc, path)) from None
+
+
+def load_receivers(settings: ServerSettings) -> dict[str, ReceiverSettings]:
+    """The receivers file, its `*_env` secrets resolved from this process's environment
+    (`ReceiverConfigError` names the file, receiver and field on a problem)."""
+    if settings.receivers_file is None:
+        return {}
+    from rules.notify.config import load_receivers as load
+
+    return load(settings.receivers_file, os.environ)
 
 
 def describe(exc: ValidationError, path: Path | None) -> str:

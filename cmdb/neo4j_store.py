@@ -531,7 +531,7 @@ class _Neo4jTx:
                       ) -> dict[str, Incident]:
         rows = self.run(
             "UNWIND $fps AS fp MATCH (i:Incident {fingerprint: fp}) "
-            "WHERE i.resolved_at >= $since AND i.open_fingerprint IS NULL "
+            "WHERE i.resolved_at >= $since AND i.state = 'resolved' "
             "RETURN i {.*} AS i ORDER BY i.resolved_at",
             {"fps": list(fingerprints), "since": codec.iso(since)})
         return {r["i"]["fingerprint"]: codec.incident_from_row(r["i"]) for r in rows}

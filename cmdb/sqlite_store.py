@@ -451,7 +451,7 @@ class _SQLiteTx:
         for incident in self._incidents(
                 "fingerprint IN ({marks}) AND resolved_at >= ? ORDER BY resolved_at",
                 fingerprints, [codec.iso(since)]):
-            if not incident.is_open:
+            if incident.state == "resolved":  # a closed incident is never reopened
                 found[incident.fingerprint] = incident
         return found
 

@@ -186,7 +186,8 @@ class WriteTx(Protocol):
 
     def last_resolved(self, fingerprints: Sequence[str], since: datetime
                       ) -> dict[str, Incident]:
-        """Per fingerprint, the latest incident resolved at or after `since`."""
+        """Per fingerprint, the latest incident resolved (not closed) at or after `since`:
+        the one a recurrence reopens."""
 
     def insert_incident(self, incident: Incident) -> None:
         """Store a new open incident; `UniquenessConflict` if its fingerprint is open."""

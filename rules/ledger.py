@@ -242,8 +242,8 @@ class MemoryLedger(Ledger):
 
     def last_resolved(self, fingerprint: str, since: datetime) -> Incident | None:
         candidates = (self.incidents[i] for i in self._by_fingerprint.get(fingerprint, ()))
-        resolved = [i for i in candidates
-                    if not i.is_open and i.resolved_at is not None and i.resolved_at >= since]
+        resolved = [i for i in candidates if i.state == "resolved"
+                    and i.resolved_at is not None and i.resolved_at >= since]
         return max(resolved, key=lambda i: i.resolved_at or since, default=None)
 
     def _load_by_id(self, ids: Sequence[str]) -> dict[str, Incident]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from api.auth import Operator
@@ -106,9 +106,54 @@ def list_incidents(
                         next_cursor=page.next_cursor)
 
 
-@router.get("/{incident_id}", response_model=IncidentOut)
-def get_incident(incident_id: str, _: Operator, store: StoreDep) -> IncidentOut:
+class ChildOut(BaseModel):
+    id: str
+    ci_id: str
+    rule: str
+    state: str
+    summary: str
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    kind: str
+    actor: str
+    detail: dict[str, object]
+
+
+class NotificationOut(BaseModel):
+    """An outbox entry queued for the incident (delivery state is the dispatcher's)."""
+
+    id: str
+    receiver: str
+    event: str
+    created_at: datetime
+
+
+class IncidentDetail(IncidentOut):
+    """An incident with the incidents attached to it, its timeline (oldest first) and
+    the notifications queued for it. The `ETag` header carries `version` for
+    `If-Match` on the actions."""
+
+    children: list[ChildOut]
+    timeline: list[TimelineEntry]
+    notifications: list[NotificationOut]
+
+
+@router.get("/{incident_id}", response_model=IncidentDetail)
+def get_incident(incident_id: str, _: Operator, store: StoreDep, response: Response
+                 ) -> IncidentDetail:
     incident = store.get_incident(incident_id)
     if incident is None:
         raise Problem(404, "Not found", f"no incident with id {incident_id!r}")
-    return IncidentOut.of(incident)
+    children = store.list_incidents(IncidentQuery(parent_id=incident_id, limit=1000)).items
+    response.headers["ETag"] = f'"{incident.version}"'
+    return IncidentDetail(
+        **IncidentOut.of(incident).model_dump(),
+        children=[ChildOut(id=c.id, ci_id=c.ci_id, rule=c.rule, state=c.state,
+                           summary=c.summary) for c in children],
+        timeline=[TimelineEntry(at=e.at, kind=e.kind, actor=e.actor, detail=e.detail)
+                  for e in store.incident_events(incident_id)],
+        notifications=[NotificationOut(id=n.id, receiver=n.receiver, event=n.event,
+                                       created_at=n.created_at)
+                       for n in store.outbox_for(incident_id)])

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import time
-import zlib
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from api.auth import AgentOrAdmin
+from api.body import parse_json, read_body, request_body
 from api.deps import IntakeDep, TelemetryDep
 from api.problems import Problem
 from collector.report_model import AgentReport
@@ -25,48 +23,11 @@ class ReportAccepted(BaseModel):
     duplicate: bool
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, gunzipped if sent so; 413 past `limit` bytes (before or after
-    decompression, so a small gzip bomb is refused too)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise Problem(413, "Payload too large", f"the body is over {limit} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise Problem(413, "Payload too large", f"the body is over {limit} bytes")
-    encoding = request.headers.get("content-encoding", "identity").lower()
-    if encoding == "identity":
-        return bytes(body)
-    if encoding != "gzip":
-        raise Problem(415, "Unsupported media type", f"content-encoding {encoding!r}")
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        data = inflater.decompress(bytes(body), limit + 1)
-    except zlib.error as exc:
-        raise Problem(400, "Bad request", f"invalid gzip body: {exc}") from None
-    if len(data) > limit or inflater.unconsumed_tail:
-        raise Problem(413, "Payload too large", f"the decompressed body is over {limit} bytes")
-    return data
-
-
-def parse_json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(
-            exc, json.JSONDecodeError) else ""
-        raise Problem(400, "Bad request", f"the body is not valid JSON{where}") from None
-
-
 @router.post(
     "/reports",
     status_code=202,
     response_model=ReportAccepted,
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "application/json": {"schema": AgentReport.model_json_schema(
-            ref_template="#/components/schemas/{model}")}}}},
+    openapi_extra=request_body(AgentReport),
 )
 async def post_report(request: Request, principal: AgentOrAdmin, intake: IntakeDep,
                       telemetry: TelemetryDep) -> ReportAccepted:

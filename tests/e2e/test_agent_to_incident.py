@@ -4,6 +4,8 @@ side lose no report and count none twice."""
 
 from __future__ import annotations
 
+import base64
+import http.server
 import json
 import os
 import random
@@ -11,9 +13,11 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -172,3 +176,51 @@ def test_the_server_ticks_hold_downs_and_routes_notifications(tmp_path: Path) ->
         assert incident["priority_reasons"]
     finally:
         server.kill()
+
+
+class _Sink(http.server.BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, object]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Sink.received.append({"id": self.headers["webhook-id"], "body": json.loads(body)})
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_the_server_delivers_incidents_to_a_webhook_exactly_once(tmp_path: Path) -> None:
+    sink = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    receivers = tmp_path / "receivers.yaml"
+    receivers.write_text("receivers:\n  hook:\n    type: webhook\n"
+                         f"    url: http://127.0.0.1:{sink.server_port}/opsgraph\n"
+                         "    secret_env: E2E_WEBHOOK_SECRET\n")
+    routing = tmp_path / "routing.yaml"
+    routing.write_text("route:\n  name: default\n  receiver: hook\n")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("notifications:\n  hold_down: 0s\n")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    server = Server(f"sqlite:///{tmp_path / 'opsgraph.db'}", rules, tmp_path)
+    server.env.update(OPSGRAPH_RECEIVERS_FILE=str(receivers),
+                      OPSGRAPH_ROUTING_FILE=str(routing), OPSGRAPH_POLICY_FILE=str(policy),
+                      OPSGRAPH_TICK_SECONDS="0.2",
+                      E2E_WEBHOOK_SECRET="whsec_" + base64.b64encode(b"k" * 32).decode())
+    _Sink.received.clear()
+    server.start()
+    try:
+        agent = Agent(server, "hooked-host", tmp_path)
+        assert agent.command("once").returncode == 0
+        wait_for(lambda: len(_Sink.received) >= 1, 15)
+        time.sleep(1.5)  # later polls must not send it again
+        [delivery] = _Sink.received
+        body = delivery["body"]
+        assert body["type"] == "incident.opened"  # type: ignore[index]
+        assert body["data"]["incident"]["rule"] == "host-up"  # type: ignore[index]
+        assert body["data"]["ci"]["name"]  # type: ignore[index]
+    finally:
+        server.kill()
+        sink.shutdown()

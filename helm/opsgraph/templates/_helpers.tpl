@@ -97,7 +97,7 @@ app.kubernetes.io/component: {{ .component }}
 NAME.existingConfigMap, becomes ConfigMap <fullname>-NAME (key NAME.yaml) mounted at
 /etc/opsgraph/NAME/, and is named to every opsgraph process as OPSGRAPH_<NAME>_FILE
 (ServerSettings.<name>_file). A file setting added to the server adds its name here. */}}
-{{- define "opsgraph.fileSettings" -}}rules routing policy{{- end }}
+{{- define "opsgraph.fileSettings" -}}rules routing policy receivers{{- end }}
 
 {{/* "true" when file NAME is configured; call with (dict "root" $ "name" NAME). */}}
 {{- define "opsgraph.hasFile" -}}
@@ -141,6 +141,9 @@ only through secretKeyRef; plain settings from .Values.settings (one key per fie
   value: {{ . | quote }}
 {{- end }}
 {{- end }}
+{{- /* `serve` delivers the outbox itself unless the dispatcher has its own Deployment. */}}
+- name: OPSGRAPH_DISPATCH
+  value: {{ (not .Values.dispatcher.separate) | toString | quote }}
 {{- range $name := splitList " " (include "opsgraph.fileSettings" .) }}
 {{- if include "opsgraph.hasFile" (dict "root" $ "name" $name) }}
 - name: {{ printf "OPSGRAPH_%s_FILE" (upper $name) }}
