@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.audit import AuditTrail
+from api.auth import TokenCache
 from api.dispatching import dispatching
 from api.estate_metrics import EstateCollector
 from api.overload import INTAKE_PATHS, IntakeGuard
@@ -108,6 +109,7 @@ def create_app(settings: ServerSettings, store: GraphStore | None = None,
     app.state.rules = book
     app.state.clock = clock
     app.state.policy = bound
+    app.state.tokens = TokenCache()
     app.state.telemetry = telemetry = Telemetry(opsgraph_version())
     estate = EstateCollector(lambda: app.state.store, settings.estate_metrics_seconds,
                              lambda: open_delivery_store(settings.store_url, settings.neo4j_auth(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,6 +62,33 @@ def find_token(store: GraphStore, public_id: str) -> ApiToken | None:
     return next((t for t in store.tokens() if token_id(t) == public_id), None)
 
 
+class TokenCache:
+    """Known token hashes for a few seconds, so intake does not read the store for
+    every report. Revoking through this process clears it; another process's revoke
+    takes effect within `ttl` seconds. Unknown tokens are never cached."""
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self.ttl = ttl
+        self._known: dict[str, tuple[float, ApiToken]] = {}
+
+    def lookup(self, store: GraphStore, token_hash: str) -> ApiToken | None:
+        now = time.monotonic()
+        hit = self._known.get(token_hash)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        stored = store.token(token_hash)
+        if stored is None:
+            self._known.pop(token_hash, None)
+        else:
+            if len(self._known) > 100_000:
+                self._known.clear()
+            self._known[token_hash] = (now, stored)
+        return stored
+
+    def clear(self) -> None:
+        self._known.clear()
+
+
 def current_principal(request: Request) -> Principal:
     """The caller named by `Authorization: Bearer ...`; 401 when absent or unknown."""
     header = request.headers.get("authorization", "")
@@ -68,7 +96,9 @@ def current_principal(request: Request) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise Problem(401, "Unauthorized", "a bearer token is required")
     store: GraphStore = request.app.state.store
-    stored = store.token(hash_token(token.strip()))
+    cache: TokenCache | None = getattr(request.app.state, "tokens", None)
+    token_hash = hash_token(token.strip())
+    stored = cache.lookup(store, token_hash) if cache else store.token(token_hash)
     if stored is None:
         raise Problem(401, "Unauthorized", "unknown or revoked token")
     principal = Principal(stored.role, stored.name, stored.agent_id)  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cmdb.classes import ci_class
 from cmdb.identity import identity_keys, key_strength
@@ -73,7 +73,9 @@ def reconcile_in(tx: WriteTx, inventories: Sequence[Inventory], now: datetime
             current = _new_ci(ci_id, inventory, seen)
         created = not current.sources
         merged, changes = merge(current, inventory, seen)
-        known[ci_id] = touched[ci_id] = merged
+        known[ci_id] = merged
+        if created or changes or _worth_saving(current, merged):
+            touched[ci_id] = merged
         for key in keys:
             if key not in owners:
                 owners[key] = ci_id
@@ -82,12 +84,25 @@ def reconcile_in(tx: WriteTx, inventories: Sequence[Inventory], now: datetime
         found_conflicts += [ReconcileConflict(inventory.source, ci_id, owners[k], k, seen)
                             for k in shared]
         conflicts.extend(found_conflicts)
-        results.append(Reconciliation(ci_id, created, tuple(changes), tuple(found_conflicts)))
+        results.append(Reconciliation(ci_id, created, tuple(changes), tuple(found_conflicts),
+                                      merged))
     tx.save_cis(list(touched.values()))
     tx.attach_keys(new_keys)
     tx.add_history(history)
     tx.add_conflicts(conflicts)
     return results
+
+
+# A CI seen again with nothing new is rewritten at most this often: `last_seen` is
+# kept to the minute, not per report, which spares the store a write per agent report.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def _worth_saving(before: ConfigurationItem, after: ConfigurationItem) -> bool:
+    if before.status != after.status or set(before.sources) != set(after.sources):
+        return True
+    return any(after.sources[s] - before.sources[s] >= LAST_SEEN_RESOLUTION
+               for s in after.sources)
 
 
 def _without_shared_uuid(keys: list[str], owners: Mapping[str, str],

@@ -77,6 +77,7 @@ class Reconciliation:
     created: bool
     changes: tuple[AttributeChange, ...] = ()
     conflicts: tuple[ReconcileConflict, ...] = ()
+    ci: ConfigurationItem | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,6 @@ class ReportIntake:
         inventory = host_inventory(report, report.inventory)
         [reconciled] = reconcile_in(tx, [inventory], now)
         observed = observations(report, reconciled.ci_id, now)
-        view = StoreGraphView(self._store, tx.load_cis([reconciled.ci_id]).values())
+        view = StoreGraphView(self._store, [reconciled.ci] if reconciled.ci else [])
         _, changes = evaluate_in(tx, self._rules.rules, observed, view, self._policy, now)
         return IntakeResult(report.report_id, reconciled.ci_id, False, len(changes.incidents))

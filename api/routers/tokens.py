@@ -95,6 +95,7 @@ async def revoke_token(public_id: TokenId, principal: Admin, request: Request,
     token = await run_in_threadpool(find_token, store, public_id)
     if token is None or not await run_in_threadpool(store.revoke_token, token.token_hash):
         raise Problem(404, "Not found", f"no token with id {public_id!r}")
+    request.app.state.tokens.clear()
     await run_in_threadpool(record, store, request, principal, "token.revoke", public_id,
                             request.app.state.clock(), name=token.name, role=token.role)
     return Response(status_code=204)
