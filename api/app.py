@@ -26,6 +26,7 @@ from api.routers import (
     incident_actions,
     incidents,
     kpis,
+    notifications,
     reconciliation,
     reports,
     tokens,
@@ -100,6 +101,8 @@ def create_app(settings: ServerSettings, store: GraphStore | None = None,
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             estate.close()
+            if getattr(app.state, "deliveries", None) is not None:
+                app.state.deliveries.close()
             if owned:
                 app.state.store.close()
 
@@ -117,7 +120,8 @@ def create_app(settings: ServerSettings, store: GraphStore | None = None,
     telemetry.registry.register(estate)
     problems.install(app)
     for module in (reports, alertmanager, events, cis, reconciliation, incidents,
-                   incident_actions, rules_router, tokens, audit, kpis, health):
+                   incident_actions, notifications, rules_router, tokens, audit, kpis,
+                   health):
         app.include_router(module.router)
     app.add_middleware(AuditTrail, store=lambda: app.state.store, clock=clock,
                        skip=(*INTAKE_PATHS, "/v1/rules/validate"))
