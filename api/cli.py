@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from api import cli_tokens
+from api import cli_snmp, cli_tokens
 from api.settings import ConfigError, ServerSettings, load_settings
 
 
@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     cis = commands.add_parser("cis", help="list CIs as JSON lines")
     cis.add_argument("--class", dest="ci_class")
     cis.add_argument("--name")
+    cli_snmp.add_parsers(commands)
     return parser
 
 
@@ -81,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_tokens.run(settings, args)
         if args.command in ("cmdb", "impact"):
             return _with_store(settings, args)
+        if args.command in cli_snmp.COMMANDS:
+            return cli_snmp.run(args, settings)
         return _list_cis(settings, args.ci_class, args.name)
     except ConfigError as exc:
         print(f"opsgraph: {exc}", file=sys.stderr)

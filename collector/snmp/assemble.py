@@ -35,6 +35,7 @@ from collector.snmp.decode.printer import (
     tray_samples,
 )
 from collector.snmp.decode.printer_alerts import (
+    active_conditions,
     alert_samples,
     decode_alerts,
     printer_condition_samples,
@@ -108,26 +109,45 @@ def _lldp(snapshot: Snapshot, report: DeviceReport) -> None:
     report.relations += lldp_neighbours(snapshot, decode_ports(snapshot))
 
 
+# Printers keep their current condition as attributes too, so the CMDB shows what a
+# printer needs (supplies, paper, a jam) without a rules engine in between.
+
+
 def _printer_status(snapshot: Snapshot, report: DeviceReport) -> None:
-    report.samples += printer_condition_samples(snapshot)
+    samples = printer_condition_samples(snapshot)
+    report.samples += samples
+    status = next((s.state for s in samples if s.name == "printer.status"), None)
+    if status is not None:
+        report.attributes["printer_status"] = status
+    report.attributes["printer_errors"] = active_conditions(samples)
 
 
 def _supplies(snapshot: Snapshot, report: DeviceReport) -> None:
-    report.samples += supply_samples(decode_supplies(snapshot))
+    supplies = decode_supplies(snapshot)
+    report.samples += supply_samples(supplies)
+    report.attributes["supplies"] = [supply.as_attribute() for supply in supplies]
 
 
 def _trays(snapshot: Snapshot, report: DeviceReport) -> None:
-    report.samples += tray_samples(decode_trays(snapshot))
+    trays = decode_trays(snapshot)
+    report.samples += tray_samples(trays)
+    report.attributes["trays"] = [tray.as_attribute() for tray in trays]
 
 
 def _page_count(snapshot: Snapshot, report: DeviceReport) -> None:
-    report.samples += page_count_samples(snapshot)
+    samples = page_count_samples(snapshot)
+    report.samples += samples
+    pages = [s.value for s in samples if s.name == "printer.page_count" and s.value is not None]
+    if pages:
+        report.attributes["page_count"] = int(sum(pages))
 
 
 def _alerts(snapshot: Snapshot, report: DeviceReport) -> None:
     supplies = {supply.index: supply.description for supply in decode_supplies(snapshot)}
     trays = {tray.index: tray.name for tray in decode_trays(snapshot)}
-    report.samples += alert_samples(decode_alerts(snapshot), supplies, trays)
+    samples = alert_samples(decode_alerts(snapshot), supplies, trays)
+    report.samples += samples
+    report.attributes["alerts"] = [dict(sample.labels) for sample in samples]
 
 
 def _host(snapshot: Snapshot, report: DeviceReport) -> None:

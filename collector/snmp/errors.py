@@ -67,6 +67,12 @@ class SnmpError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.detail!r}, address={self.address!r})"
 
+    @property
+    def kind(self) -> str:
+        """A short, stable name of what went wrong (``timeout``, ``wrong_digest``,
+        ``no_such_name``, ...), for observation labels and the CLI."""
+        return _KINDS.get(type(self), "protocol_error")
+
 
 class SnmpUnreachable(SnmpError):
     """No usable answer from the device."""
@@ -99,6 +105,10 @@ class SnmpAuthError(SnmpError):
         self.reason = reason
         super().__init__(detail, address=address)
 
+    @property
+    def kind(self) -> str:
+        return self.reason
+
 
 class SnmpProtocolError(SnmpError):
     """The agent answered, but the answer cannot be used."""
@@ -121,11 +131,23 @@ class SnmpAgentError(SnmpProtocolError):
         self.status = status
         super().__init__(detail, address=address)
 
+    @property
+    def kind(self) -> str:
+        return self.status
+
 
 class SnmpMalformedReply(SnmpProtocolError):
     """A reply that could not be decoded, went backwards while walking, or held a
     value of the wrong type for its object."""
 
+
+_KINDS: dict[type[SnmpError], str] = {
+    SnmpUnreachable: "unreachable",
+    SnmpTimeout: "timeout",
+    SnmpAddressError: "address",
+    SnmpNoSuchName: "no_such_name",
+    SnmpMalformedReply: "malformed_reply",
+}
 
 ERROR_STATUS_NAMES: dict[int, str] = {
     1: "tooBig", 2: "noSuchName", 3: "badValue", 4: "readOnly", 5: "genErr",

@@ -127,9 +127,16 @@ class PollResult:
     def samples_named(self, name: str) -> list[Sample]:
         return [sample for sample in self.samples if sample.name == name]
 
+    def reachability_sample(self) -> Sample:
+        """``snmp.reachability``: the state, and the failure's kind as ``error``
+        (``timeout``, ``wrong_digest``, ...) when the poll was not clean."""
+        failure = self.failure
+        labels = {"error": failure.kind} if failure is not None else None
+        return state_sample(REACHABILITY_SAMPLE, self.reachability.value, labels)
+
     def observations(self, ci_id: str, source: str = SOURCE) -> list[Observation]:
         """Every sample, plus the reachability state, as observations of `ci_id`."""
-        reachability = state_sample(REACHABILITY_SAMPLE, self.reachability.value)
+        reachability = self.reachability_sample()
         return [
             sample.to_observation(ci_id, self.polled_at, source)
             for sample in (reachability, *self.samples)

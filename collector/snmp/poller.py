@@ -27,7 +27,7 @@ from collector.snmp.errors import (
 )
 from collector.snmp.model import PollResult
 from collector.snmp.oids import Oid
-from collector.snmp.plan import PLANS, Columns, Get, Section, Step
+from collector.snmp.plan import PLANS, Columns, Get, Section, Step, sections_of
 from collector.snmp.session import SnmpClient, Target
 from collector.snmp.snapshot import Snapshot, VarBind
 
@@ -137,18 +137,18 @@ async def run_plan(
     gave_up = False
     for step in plan:
         if gave_up:
-            failed.add(step.section)
+            failed.update(sections_of(step))
             continue
         try:
             varbinds = await _run_step(reader, step, snapshot)
         except (SnmpUnreachable, SnmpAuthError) as exc:
             failures.append(exc)
-            failed.add(step.section)
+            failed.update(sections_of(step))
             gave_up = True
             continue
         except SnmpError as exc:
             failures.append(exc if exc.address else exc.at(endpoint))
-            failed.add(step.section)
+            failed.update(sections_of(step))
             continue
         if varbinds:
             snapshot = snapshot.merged(varbinds)

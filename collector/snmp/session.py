@@ -13,11 +13,12 @@ import asyncio
 import ipaddress
 import logging
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, aclosing
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from pysnmp.entity.rfc3413 import cmdgen
 from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch.asyncio import (
     USM_AUTH_HMAC96_SHA,
@@ -25,18 +26,13 @@ from pysnmp.hlapi.v3arch.asyncio import (
     USM_PRIV_CFB128_AES,
     CommunityData,
     ContextData,
-    ObjectIdentity,
-    ObjectType,
     SnmpEngine,
     Udp6TransportTarget,
     UdpTransportTarget,
     UsmUserData,
-    bulk_cmd,
-    bulk_walk_cmd,
-    get_cmd,
-    next_cmd,
 )
-from pysnmp.hlapi.varbinds import CommandGeneratorVarBinds
+from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
+from pysnmp.proto.rfc1902 import Null
 
 from collector.snmp.credentials import CommunityCredentials, Credentials
 from collector.snmp.errors import SnmpAddressError, SnmpMalformedReply
@@ -55,7 +51,12 @@ log = logging.getLogger(__name__)
 
 _AUTH_PROTOCOLS = {"SHA": USM_AUTH_HMAC96_SHA, "SHA-256": USM_AUTH_HMAC192_SHA256}
 _PRIV_PROTOCOLS = {"AES-128": USM_PRIV_CFB128_AES}
-VARBINDS = CommandGeneratorVarBinds()
+# The hlapi's own configurator: it adds each (credentials, transport) pair to the
+# engine's LCD once, exactly as get_cmd/bulk_cmd would.
+_LCD = CommandGeneratorLcdConfigurator()
+_CONTEXT = ContextData()
+_NULL = Null("")
+Reply = tuple[Any, Any, Any, Sequence[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,10 @@ class Target:
     bulk_varbinds: int = 48
     max_walk_objects: int = 20_000
     deadline: float = 120.0
+    # Rows asked per column in the first GETBULK of a walk: small tables (a printer's
+    # supplies) then end in one answer without dragging in dozens of objects past
+    # their end; larger ones continue with full-size answers.
+    first_rows: int = 8
 
     def __post_init__(self) -> None:
         if not self.address:
@@ -81,8 +86,10 @@ class Target:
             raise ValueError(f"port {self.port} is out of range")
         if self.timeout <= 0 or self.retries < 0 or self.deadline <= 0:
             raise ValueError("timeout and deadline must be positive, retries not negative")
-        if not 1 <= self.max_repetitions <= 1000 or not 1 <= self.bulk_varbinds <= 1000:
-            raise ValueError("max_repetitions and bulk_varbinds must be between 1 and 1000")
+        if not all(1 <= n <= 1000 for n in (self.max_repetitions, self.bulk_varbinds,
+                                            self.first_rows)):
+            raise ValueError("max_repetitions, bulk_varbinds and first_rows must be "
+                             "between 1 and 1000")
 
     @property
     def endpoint(self) -> str:
@@ -103,7 +110,6 @@ class SnmpClient:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._community_indexes: dict[str, str] = {}
         self._usm_turns = UsmTurns()
-        self._requests = RequestObjects()
 
     async def __aenter__(self) -> SnmpClient:
         self.engine()
@@ -143,7 +149,7 @@ class SnmpClient:
                 address=target.endpoint,
             ) from None
         return SnmpSession(target, engine, transport, self._auth_data(target.credentials),
-                           self._usm_turns, self._requests)
+                           self._usm_turns)
 
     def _auth_data(self, credentials: Credentials) -> CommunityData | UsmUserData:
         if isinstance(credentials, CommunityCredentials):
@@ -166,19 +172,22 @@ class SnmpClient:
 
 
 class SnmpSession:
-    """Requests to one device. Each method raises a typed `SnmpError` on failure."""
+    """Requests to one device. Each method raises a typed `SnmpError` on failure.
+
+    Requests go to pysnmp's command generators with plain numeric varbinds: the
+    hlapi functions (get_cmd, bulk_cmd) would resolve every request OID against the
+    MIB tree first, which costs more than encoding and sending it.
+    """
 
     def __init__(
         self, target: Target, engine: SnmpEngine, transport: Any,
         auth: CommunityData | UsmUserData, usm_turns: UsmTurns,
-        requests: RequestObjects | None = None,
     ) -> None:
         self.target = target
         self._engine = engine
         self._transport = transport
         self._auth = auth
         self._turns = usm_turns
-        self._objects = requests or RequestObjects()
 
     def __repr__(self) -> str:
         return f"SnmpSession({self.target.endpoint}, v{self.target.credentials.version})"
@@ -198,7 +207,7 @@ class SnmpSession:
             batch = pending.pop()
             if not batch:
                 continue
-            status = await self._request(get_cmd, batch, found)
+            status = await self._request(cmdgen.GetCommandGenerator(), batch, found)
             if status is None:
                 continue
             if status.name == "tooBig" and len(batch) > 1:
@@ -214,64 +223,66 @@ class SnmpSession:
     async def get_next(self, oids: Sequence[Oid]) -> list[VarBind]:
         """One GETNEXT for all of `oids`: the first object after each (probing)."""
         found: list[VarBind] = []
-        status = await self._request(next_cmd, list(oids), found)
+        status = await self._request(cmdgen.NextCommandGenerator(), list(oids), found)
         if status is not None:
             raise status.error(self.target.endpoint)
         return found
 
     async def _request(
-        self, command: Any, oids: list[Oid], found: list[VarBind]
+        self, generator: Any, oids: list[Oid], found: list[VarBind]
     ) -> AgentStatus | None:
-        async with self._turns.turn(self.target.credentials):
-            with self._failures():
-                reply = await command(
-                    self._engine, self._auth, self._transport, ContextData(),
-                    *self._objects.resolved(self._engine, oids), lookupMib=False,
-                )
-        indication, status, index, varbinds = reply
+        indication, status, index, varbinds = await self._send(generator, oids)
         agent_status = check_reply(indication, status, index, len(oids), self.target.endpoint)
         if agent_status is None:
             found.extend(plain_varbinds(varbinds))
         return agent_status
 
-    async def walk(self, root: Oid) -> list[VarBind]:
-        """Every object under `root`, by GETBULK, never leaving the subtree."""
-        found: list[VarBind] = []
+    async def _send(self, generator: Any, oids: Sequence[Oid], repetitions: int = 0) -> Reply:
+        """One request and its reply: (error indication, error status, error index,
+        varbinds), as pysnmp reports them."""
+        loop = asyncio.get_running_loop()
+        reply: asyncio.Future[Reply] = loop.create_future()
+
+        def received(_engine: Any, _handle: Any, indication: Any, status: Any, index: Any,
+                     varbinds: Any, _context: Any) -> None:
+            if not reply.done():
+                reply.set_result((indication, status, index, varbinds))
+
+        request = [(oid, _NULL) for oid in oids]
         async with self._turns.turn(self.target.credentials):
             with self._failures():
-                await self._walk_into(root, found)
-        return [(oid, value) for oid, value in found if oid[: len(root)] == root]
+                address, _ = _LCD.configure(self._engine, self._auth, self._transport,
+                                            _CONTEXT.contextName)
+                if isinstance(generator, cmdgen.BulkCommandGenerator):
+                    generator.send_varbinds(self._engine, address, _CONTEXT.contextEngineId,
+                                            _CONTEXT.contextName, 0, repetitions, request,
+                                            received)
+                else:
+                    generator.send_varbinds(self._engine, address, _CONTEXT.contextEngineId,
+                                            _CONTEXT.contextName, request, received)
+                return await reply
 
-    async def _walk_into(self, root: Oid, found: list[VarBind]) -> None:
-        limit = self.target.max_walk_objects
-        replies = bulk_walk_cmd(
-            self._engine, self._auth, self._transport, ContextData(),
-            0, self.target.max_repetitions, self._objects.resolved(self._engine, [root])[0],
-            lookupMib=False, lexicographicMode=False,
-        )
-        async with aclosing(replies):
-            async for indication, status, index, varbinds in replies:
-                # bulk_walk_cmd keeps retrying after a timeout: stop at the first error.
-                agent_status = check_reply(indication, status, index, 1, self.target.endpoint)
-                if agent_status is not None:
-                    raise agent_status.error(self.target.endpoint)
-                found.extend(plain_varbinds(varbinds))
-                if len(found) > limit:
-                    raise SnmpMalformedReply(f"walk of {format_oid(root)} passed {limit} objects",
-                                             address=self.target.endpoint)
+    async def walk(self, root: Oid) -> list[VarBind]:
+        """Every object under `root`, by GETBULK, never leaving the subtree."""
+        return await self._walk([root], self.target.max_repetitions)
 
     async def walk_columns(self, columns: Sequence[Oid]) -> list[VarBind]:
         """Walk several columns side by side, one GETBULK carrying all that are not
         finished, so each answer holds whole rows. Cheaper than walking the columns one
         by one: only the last answer runs past the end of the table."""
+        return await self._walk(columns, self.target.bulk_varbinds)
+
+    async def _walk(self, columns: Sequence[Oid], per_answer: int) -> list[VarBind]:
         cursors = {column: column for column in columns}
         found: list[VarBind] = []
+        first = True
         while cursors:
             active = list(cursors)
-            repetitions = max(1, self.target.bulk_varbinds // len(active))
+            rows = max(1, per_answer // len(active)) if len(active) > 1 else per_answer
+            if first:
+                rows, first = min(rows, self.target.first_rows), False
             request = [cursors[column] for column in active]
-            # Only the column roots are worth remembering; later cursors never repeat.
-            varbinds = await self._bulk(repetitions, request, remember=not found)
+            varbinds = await self._bulk(rows, request)
             finished = advance_columns(cursors, active, varbinds, found, self.target.endpoint)
             for column in finished:
                 del cursors[column]
@@ -282,17 +293,9 @@ class SnmpSession:
                 )
         return found
 
-    async def _bulk(self, repetitions: int, oids: list[Oid], remember: bool) -> Sequence[Any]:
-        async with self._turns.turn(self.target.credentials):
-            with self._failures():
-                request = (
-                    self._objects.resolved(self._engine, oids) if remember
-                    else [ObjectType(ObjectIdentity(format_oid(oid))) for oid in oids]
-                )
-                indication, status, index, varbinds = await bulk_cmd(
-                    self._engine, self._auth, self._transport, ContextData(), 0, repetitions,
-                    *request, lookupMib=False,
-                )
+    async def _bulk(self, repetitions: int, oids: list[Oid]) -> Sequence[Any]:
+        indication, status, index, varbinds = await self._send(
+            cmdgen.BulkCommandGenerator(), oids, repetitions)
         agent_status = check_reply(indication, status, index, len(oids), self.target.endpoint)
         if agent_status is not None:
             raise agent_status.error(self.target.endpoint)
@@ -304,25 +307,3 @@ def _is_ipv6(address: str) -> bool:
         return ipaddress.ip_address(address).version == 6
     except ValueError:
         return False
-
-
-class RequestObjects:
-    """Request varbinds for fixed OIDs (system group, probes, chassis columns), built
-    and MIB-resolved once per engine: pysnmp resolves every request varbind against
-    its MIB tree, which costs more than encoding it."""
-
-    _LIMIT = 4096
-
-    def __init__(self) -> None:
-        self._cache: dict[Oid, Any] = {}
-
-    def resolved(self, engine: SnmpEngine, oids: Sequence[Oid]) -> list[Any]:
-        if len(self._cache) > self._LIMIT:
-            self._cache.clear()
-        missing = [oid for oid in oids if oid not in self._cache]
-        if missing:
-            made = VARBINDS.make_varbinds(
-                engine.cache, tuple(ObjectType(ObjectIdentity(format_oid(oid))) for oid in missing)
-            )
-            self._cache.update(zip(missing, made, strict=True))
-        return [self._cache[oid] for oid in oids]

@@ -92,6 +92,10 @@ class SupplyLevel:
     def percent(self) -> float | None:
         return level_percent(self.level, self.max_capacity)
 
+    def as_attribute(self) -> dict[str, object]:
+        return {"name": self.description, "type": self.supply_type, "color": self.colorant,
+                "receptacle": self.filled, "level_percent": self.percent, "state": self.state}
+
 
 def decode_supplies(snapshot: Snapshot) -> list[SupplyLevel]:
     types = snapshot.integer_column(oids.PRT_MARKER_SUPPLIES_TYPE)
@@ -155,6 +159,10 @@ class TrayLevel:
     @property
     def percent(self) -> float | None:
         return level_percent(self.level, self.max_capacity)
+
+    def as_attribute(self) -> dict[str, object]:
+        return {"name": self.name, "type": self.tray_type, "media": self.media,
+                "level_percent": self.percent, "state": self.state}
 
 
 def decode_trays(snapshot: Snapshot) -> list[TrayLevel]:

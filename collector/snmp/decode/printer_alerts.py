@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from collector.snmp import oids
@@ -19,6 +19,8 @@ from collector.snmp.snapshot import Index, Snapshot
 
 _GROUP_SUPPLIES = 11
 _GROUP_INPUT = 8
+CLEAR = "clear"
+KNOWN_CONDITIONS = frozenset(DETECTED_ERROR_BITS)
 
 
 def detected_errors(raw: bytes) -> list[str]:
@@ -37,8 +39,12 @@ def detected_errors(raw: bytes) -> list[str]:
 
 def printer_condition_samples(snapshot: Snapshot) -> list[Sample]:
     """``printer.status`` (idle/printing/warmup/...) and one ``printer.error`` per
-    detected condition (state ``jammed``, ``no_paper``, ...), or a single
-    ``printer.error`` with state ``none`` when nothing is set."""
+    known condition, labelled ``condition``: its state is the condition's name
+    (``jammed``, ``no_paper``, ...) while it is set and ``clear`` when it is not.
+
+    Every known condition is reported on every poll, so a state rule on one of them
+    sees it clear (a jam that was removed), not just stop being mentioned.
+    """
     samples: list[Sample] = []
     statuses = snapshot.integer_column(oids.HR_PRINTER_STATUS)
     errors = snapshot.octets_column(oids.HR_PRINTER_DETECTED_ERROR_STATE)
@@ -47,11 +53,18 @@ def printer_condition_samples(snapshot: Snapshot) -> list[Sample]:
         labels = {"device": str(index[-1])} if several else {}
         samples.append(state_sample("printer.status", name_of(PRINTER_STATUS, status, "status"),
                                     labels))
-        conditions = detected_errors(errors.get(index, b""))
-        for condition in conditions or ["none"]:
-            samples.append(state_sample("printer.error", condition,
+        conditions = set(detected_errors(errors.get(index, b"")))
+        for condition in (*DETECTED_ERROR_BITS, *sorted(conditions - KNOWN_CONDITIONS)):
+            state = condition if condition in conditions else CLEAR
+            samples.append(state_sample("printer.error", state,
                                         {**labels, "condition": condition}))
     return samples
+
+
+def active_conditions(samples: Iterable[Sample]) -> list[str]:
+    """The conditions set among `printer.error` samples."""
+    return [s.state for s in samples
+            if s.name == "printer.error" and s.state is not None and s.state != CLEAR]
 
 
 @dataclass(frozen=True, slots=True)

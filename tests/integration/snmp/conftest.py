@@ -15,6 +15,7 @@ poller can never pass for an agent that did not start.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -24,6 +25,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,7 +89,7 @@ def v2c_get_sysuptime(community: str) -> bytes:
 
 
 def wait_until_answering(process: subprocess.Popen[bytes], port: int, community: str,
-                         log: Path, timeout: float) -> None:
+                         log: Path, timeout: float, host: str = "127.0.0.1") -> None:
     request = v2c_get_sysuptime(community)
     deadline = time.monotonic() + timeout
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
@@ -95,7 +97,7 @@ def wait_until_answering(process: subprocess.Popen[bytes], port: int, community:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 pytest.fail(f"agent exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-            sock.sendto(request, ("127.0.0.1", port))
+            sock.sendto(request, (host, port))
             try:
                 sock.recvfrom(4096)
                 return
@@ -181,3 +183,77 @@ def snmpsim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
     wait_until_answering(process, port, "printer-mono-laser", log, timeout=60)
     yield Agent("127.0.0.1", port)
     stop(process)
+
+
+@pytest.fixture(scope="session")
+def snmptrap() -> str:
+    """net-snmp's snmptrap (Debian package ``snmp``)."""
+    binary = _binary("snmptrap", "/usr/bin", "/usr/local/bin")
+    if binary is None:
+        _missing("net-snmp snmptrap", "run `apt-get install -y snmp` (Debian/Ubuntu)")
+    assert binary is not None
+    return binary
+
+
+# One snmpsim process per loopback address, each answering the same community with
+# its own device. (snmpsim 1.2 can also pick a recording by transport endpoint, but
+# not under pysnmp 7: its hook for that is never called.)
+LAN_COMMUNITY = "opsgraph-lan"
+LAN_DEVICES = {
+    "127.0.0.2": "printer-mono-laser",
+    "127.0.0.3": "switch-48-port",
+    "127.0.0.5": "printer-colour-mfp",
+}
+
+
+@pytest.fixture(scope="session")
+def snmpsim_lan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
+    """A device on each address of `LAN_DEVICES`, all on one port and community."""
+    binary = _binary("snmpsim-command-responder", str(Path(sys.executable).parent))
+    if binary is None:
+        _missing("snmpsim", "run `pip install snmpsim pysmi` in the project's venv")
+    home = tmp_path_factory.mktemp("snmpsim-lan")
+    port = free_udp_port()
+    env = {**os.environ, "SNMPSIM_ALLOW_ROOT": "true"}
+    started: list[tuple[subprocess.Popen[bytes], str, Path]] = []
+    for address, recording in LAN_DEVICES.items():
+        data = home / address / "data"
+        data.mkdir(parents=True)
+        shutil.copyfile(DATA / f"{recording}.snmprec", data / f"{LAN_COMMUNITY}.snmprec")
+        log = home / address / "snmpsim.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [str(binary), f"--data-dir={data}", f"--cache-dir={home / address / 'cache'}",
+                 f"--agent-udpv4-endpoint={address}:{port}", "--logging-method=stderr"],
+                stdout=out, stderr=subprocess.STDOUT, env=env,
+            )
+        started.append((process, address, log))
+    try:
+        for process, address, log in started:
+            wait_until_answering(process, port, LAN_COMMUNITY, log, timeout=60, host=address)
+        yield Agent("127.0.0.2", port, LAN_COMMUNITY)
+    finally:
+        for process, _, _ in started:
+            stop(process)
+
+
+POLLED_RECORDINGS = ("printer-mono-laser", "printer-colour-mfp", "switch-48-port")
+
+
+@pytest.fixture(scope="session")
+def polled(snmpsim: Agent) -> dict[str, Any]:
+    """Each of `POLLED_RECORDINGS` polled once per session, by name (`PollResult`s)."""
+    from collector.snmp.credentials import CommunityCredentials
+    from collector.snmp.errors import Reachability
+    from collector.snmp.poller import SnmpPoller
+    from collector.snmp.session import SnmpClient, Target
+
+    async def run() -> list[Any]:
+        async with SnmpClient() as client:
+            targets = [Target(snmpsim.host, CommunityCredentials(name), port=snmpsim.port)
+                       for name in POLLED_RECORDINGS]
+            return await SnmpPoller.over(client).poll_many(targets)
+
+    results = dict(zip(POLLED_RECORDINGS, asyncio.run(run()), strict=True))
+    assert all(r.reachability is Reachability.REACHABLE for r in results.values())
+    return results

@@ -7,6 +7,7 @@ import asyncio
 import time
 
 from collector.snmp.credentials import CommunityCredentials
+from collector.snmp.decode.printer_alerts import active_conditions
 from collector.snmp.errors import Reachability, SnmpMalformedReply
 from collector.snmp.model import LldpNeighbour, PortMac
 from collector.snmp.poller import SnmpPoller
@@ -50,7 +51,7 @@ def test_mono_laser_printer(snmpsim):
         "Tray 1": "some_remaining", "MP Tray": "empty", "Tray 2": "available",
     }
     assert [s.value for s in result.samples_named("printer.page_count")] == [48213]
-    assert [s.state for s in result.samples_named("printer.error")] == ["jammed"]
+    assert active_conditions(result.samples) == ["jammed"]
     [alert] = result.samples_named("printer.alert")
     assert alert.state == "jam"
     assert alert.label("severity") == "critical"
@@ -68,7 +69,7 @@ def test_colour_mfp(snmpsim):
     [alert] = result.samples_named("printer.alert")
     assert alert.state == "markerTonerAlmostEmpty"
     assert alert.label("subunit") == "Magenta Toner"
-    assert [s.state for s in result.samples_named("printer.error")] == ["low_toner"]
+    assert active_conditions(result.samples) == ["low_toner"]
 
 
 def test_switch_ports_and_what_is_behind_them(snmpsim):

@@ -136,7 +136,7 @@ def test_a_life_count_in_other_units_is_not_a_page_count(recording):
 def test_mono_laser_jam(recording):
     snapshot = recording("printer-mono-laser.snmprec")
     condition = printer_condition_samples(snapshot)
-    assert [(s.name, s.state) for s in condition] == [
+    assert [(s.name, s.state) for s in condition if s.state != "clear"] == [
         ("printer.status", "other"), ("printer.error", "jammed"),
     ]
     [alert] = alert_samples(decode_alerts(snapshot))
@@ -156,17 +156,29 @@ def test_colour_mfp_toner_low_alert_names_the_supply(recording):
     assert alert.label("group") == "markerSupplies"
     assert alert.label("subunit") == "Magenta Toner"
     condition = printer_condition_samples(snapshot)
-    assert [(s.name, s.state) for s in condition] == [
+    assert [(s.name, s.state) for s in condition if s.state != "clear"] == [
         ("printer.status", "idle"), ("printer.error", "low_toner"),
     ]
 
 
-def test_a_printer_with_nothing_wrong_reports_error_none(recording):
+def test_every_known_condition_is_reported_so_a_cleared_one_can_be_seen(recording):
     snapshot = recording("printer-colour-mfp.snmprec").merged(
         [((1, 3, 6, 1, 2, 1, 25, 3, 5, 1, 2, 1), b"\x00")]
     )
-    errors = [s.state for s in printer_condition_samples(snapshot) if s.name == "printer.error"]
-    assert errors == ["none"]
+    errors = {s.label("condition"): s.state for s in printer_condition_samples(snapshot)
+              if s.name == "printer.error"}
+    assert errors["jammed"] == errors["low_toner"] == errors["door_open"] == "clear"
+    assert set(errors.values()) == {"clear"}
+    assert len(errors) == 15
+
+
+def test_a_bit_beyond_the_known_conditions_is_reported_only_while_set(recording):
+    snapshot = recording("printer-colour-mfp.snmprec").merged(
+        [((1, 3, 6, 1, 2, 1, 25, 3, 5, 1, 2, 1), b"\x00\x01")]  # bit 15
+    )
+    errors = {s.label("condition"): s.state for s in printer_condition_samples(snapshot)
+              if s.name == "printer.error"}
+    assert errors["bit15"] == "bit15"
 
 
 def test_printer_identity(recording):

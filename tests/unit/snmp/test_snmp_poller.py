@@ -10,6 +10,7 @@ import pytest
 
 from collector.snmp import oids
 from collector.snmp.credentials import CommunityCredentials
+from collector.snmp.decode.printer_alerts import active_conditions
 from collector.snmp.errors import (
     Reachability,
     SnmpAuthError,
@@ -77,7 +78,7 @@ def test_mono_laser(recorded_device):
     assert inventory.attributes["sys_location"] == "2nd floor, room 214"
     [pages] = result.samples_named("printer.page_count")
     assert pages.value == 48213
-    assert [s.state for s in result.samples_named("printer.error")] == ["jammed"]
+    assert active_conditions(result.samples) == ["jammed"]
     assert [s.state for s in result.samples_named("printer.alert")] == ["jam"]
     assert result.relations == ()
 
@@ -86,13 +87,15 @@ def test_a_printer_is_asked_only_for_printer_tables(recorded_device):
     device = recorded_device("printer-mono-laser.snmprec")
     poll(device)
     walked = device.walked()
-    assert oids.PRT_MARKER_SUPPLIES_ENTRY in walked
-    assert oids.PRT_ALERT_ENTRY in walked
+    assert oids.PRT_MARKER_SUPPLIES_LEVEL in walked
+    assert oids.PRT_ALERT_CODE in walked
+    assert (*oids.PRT_INPUT_ENTRY, 1) not in walked  # only the columns decoders read
     for foreign in (oids.IF_HC_IN_OCTETS, oids.DOT1D_TP_FDB_PORT, oids.HR_STORAGE_ENTRY,
-                    oids.LLDP_REM_ENTRY):
+                    oids.LLDP_REM_ENTRY, oids.LLDP_REM_SYS_NAME):
         assert foreign not in walked
     kinds = [kind for kind, _ in device.requests]
-    assert kinds[:2] == ["get", "get_next"]  # system group, then one probe PDU
+    # system group, one probe PDU, the printer's identity, two side-by-side walks
+    assert kinds == ["get", "get_next", "get", "walk_columns", "walk_columns"]
 
 
 def test_switch(recorded_device):
@@ -192,10 +195,10 @@ def test_a_malformed_section_is_reported_and_the_others_still_decode(recorded_de
 def test_the_whole_poll_has_a_deadline(recorded_device):
     device = recorded_device("printer-mono-laser.snmprec")
 
-    async def hangs(_root):
+    async def hangs(_columns):
         await asyncio.sleep(10)
 
-    device.walk = hangs
+    device.walk_columns = hangs
     result = poll(device, target(deadline=0.05))
     assert result.reachability is Reachability.UNREACHABLE
     assert "deadline" in str(result.failure)
