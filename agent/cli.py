@@ -116,7 +116,9 @@ def _build_agent(settings: AgentSettings, health: AgentHealth | None = None) -> 
                   settings.spool_max_age_seconds)
     backoff = Backoff(settings.backoff_initial_seconds, settings.backoff_max_seconds)
     shipper = Shipper(spool, transport, settings.token, clock, backoff,
-                      user_agent=f"{PROG}/{agent_version()}")
+                      user_agent=f"{PROG}/{agent_version()}",
+                      batch_max_reports=settings.batch_max_reports,
+                      batch_max_bytes=settings.batch_max_bytes)
     timing = LoopTiming(settings.interval_seconds, settings.inventory_check_seconds,
                         settings.inventory_refresh_seconds)
     loop = AgentLoop(

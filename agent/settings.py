@@ -28,6 +28,7 @@ AGENT_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # Tokens that are obviously copied from an example rather than issued by the server.
 PLACEHOLDER_TOKENS = frozenset({"changeme", "changethis", "token", "secret", "xxx"})
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+MAX_BATCH_REPORTS = 500  # the most the collector takes in one request
 _DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _SIZE_UNITS = {
     "": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
@@ -75,6 +76,8 @@ class AgentSettings:
     timeout_seconds: float = 10.0
     backoff_initial_seconds: float = 1.0
     backoff_max_seconds: float = 300.0
+    batch_max_reports: int = 50
+    batch_max_bytes: int = 512 * 1024
     root_path: Path = Path("/")
     log_level: str = "INFO"
 
@@ -144,6 +147,13 @@ def _size(key: str, raw: object) -> int:
     return int(_number(key, raw, {k: float(v) for k, v in _SIZE_UNITS.items()}))
 
 
+def _batch_reports(key: str, raw: object) -> int:
+    value = _number(key, raw, {"": 1.0})
+    if value != int(value) or value > MAX_BATCH_REPORTS:
+        raise ConfigError(key, f"must be a whole number from 1 to {MAX_BATCH_REPORTS}")
+    return int(value)
+
+
 def _bool(key: str, raw: object) -> bool:
     if isinstance(raw, bool):
         return raw
@@ -202,6 +212,8 @@ _PARSERS: dict[str, Callable[[str, object], Any]] = {
     "timeout_seconds": _duration,
     "backoff_initial_seconds": _duration,
     "backoff_max_seconds": _duration,
+    "batch_max_reports": _batch_reports,
+    "batch_max_bytes": _size,
     "root_path": _path,
     "log_level": _log_level,
 }

@@ -191,30 +191,35 @@ class Spool:
 
     def oldest(self) -> SpooledReport | None:
         """The report to send next (oldest first), or None when the spool is empty."""
+        reports = self.oldest_reports(1)
+        return reports[0] if reports else None
+
+    def oldest_reports(self, limit: int) -> list[SpooledReport]:
+        """Up to `limit` reports to send next, oldest first (a batch)."""
         try:
-            row = self._db.execute(
+            rows = self._db.execute(
                 "SELECT seq, report_id, body, has_inventory, created_at, attempts"
-                " FROM reports ORDER BY seq LIMIT 1"
-            ).fetchone()
+                " FROM reports ORDER BY seq LIMIT ?", (limit,)
+            ).fetchall()
         except sqlite3.Error as exc:
             raise SpoolError(f"spool {self.path}: {exc}") from exc
-        if row is None:
-            return None
-        return SpooledReport(row[0], row[1], bytes(row[2]), bool(row[3]), row[4], row[5])
+        return [SpooledReport(r[0], r[1], bytes(r[2]), bool(r[3]), r[4], r[5]) for r in rows]
 
-    def delivered(self, report: SpooledReport) -> None:
-        """The collector answered 2xx: forget the report."""
+    def delivered(self, *reports: SpooledReport) -> None:
+        """The collector acknowledged these reports (2xx): forget them."""
         with self._transaction() as db:
-            db.execute("DELETE FROM reports WHERE seq = ?", (report.seq,))
-            self._add(db, "delivered_reports", 1)
+            db.executemany("DELETE FROM reports WHERE seq = ?", [(r.seq,) for r in reports])
+            self._add(db, "delivered_reports", len(reports))
             now = self._clock.time()
             self._set(db, "last_success_at", now)
             self._set(db, "last_attempt_at", now)
 
-    def failed(self, report: SpooledReport, reason: str) -> None:
-        """A send attempt failed in a way worth retrying: keep the report, count it."""
+    def failed(self, *reports: SpooledReport, reason: str) -> None:
+        """A send of these reports (one request) failed in a way worth retrying: keep
+        them, count the attempt on each and the failure once."""
         with self._transaction() as db:
-            db.execute("UPDATE reports SET attempts = attempts + 1 WHERE seq = ?", (report.seq,))
+            db.executemany("UPDATE reports SET attempts = attempts + 1 WHERE seq = ?",
+                           [(r.seq,) for r in reports])
             self._add(db, "send_failures", 1)
             self._set(db, "last_attempt_at", self._clock.time())
             self._set(db, "last_error", reason)

@@ -12,7 +12,9 @@ from urllib.parse import urlsplit
 
 from agent.errors import ConfigError, TransportError
 
-MAX_ANSWER_BYTES = 64 * 1024  # answers are small JSON documents; read no more than this
+# Answers are small JSON documents (a 500-report batch's `results` is about 60 KiB);
+# read no more than this.
+MAX_ANSWER_BYTES = 256 * 1024
 # What a reused keep-alive connection fails with when the server already closed it.
 _STALE_CONNECTION = (
     http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError,

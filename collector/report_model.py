@@ -95,3 +95,14 @@ class AgentReport(BaseModel):
     collected_at: AwareDatetime
     inventory: HostInventory | None = None
     metrics: list[Metric] = Field(default_factory=list, max_length=2000)
+
+
+MAX_BATCH_REPORTS = 500
+
+
+class ReportBatch(BaseModel):
+    """Several reports in one request, each accepted as if it came alone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reports: list[AgentReport] = Field(min_length=1, max_length=MAX_BATCH_REPORTS)

@@ -52,7 +52,7 @@ def _deliveries(request: Request) -> DeliveryStore:
 @router.get("/dead-letters", response_model=DeadLetterPage)
 async def dead_letters(request: Request, _: Operator,
                        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                       cursor: Annotated[str | None, Query(max_length=64)] = None
+                       cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None
                        ) -> DeadLetterPage:
     page = await run_in_threadpool(lambda: _deliveries(request).dead_letters(limit, cursor))
     return DeadLetterPage(items=[DeadLetterOut(

@@ -16,14 +16,18 @@ class Received:
     path: str
     headers: dict[str, str]
     report: dict[str, Any]
+    batched: bool = False
 
 
 @dataclass
 class LocalCollector:
-    """A tiny `POST /v1/reports` collector on 127.0.0.1, idempotent by report_id.
+    """A tiny `POST /v1/reports` collector on 127.0.0.1, idempotent by report_id; it
+    takes one report or a batch `{"reports": [...]}`, unless `takes_batches` is false
+    (an older collector, which answers a batch 422 for its missing report fields).
 
-    `drop_first` answers nothing (closes the connection) the first time it sees a
-    report id, after storing it: the agent cannot know it was stored and must re-send.
+    `drop_first` answers nothing (closes the connection) when a request carries a
+    report id it has not seen, after storing it: the agent cannot know it was stored
+    and must re-send.
     `script` holds statuses to answer before behaving normally. `close_idle` closes
     every connection right after answering without saying so, as a server whose
     keep-alive timeout expired between two reports.
@@ -36,6 +40,8 @@ class LocalCollector:
     stored: dict[str, dict[str, Any]] = field(default_factory=dict)
     tls: tuple[Path, Path] | None = None  # (certificate, key) to serve HTTPS
     close_idle: bool = False
+    takes_batches: bool = True
+    requests: list[list[str]] = field(default_factory=list)  # report ids, per request
     url: str = ""
 
     def __enter__(self) -> LocalCollector:
@@ -67,17 +73,26 @@ class LocalCollector:
             return 404, {"title": "Not Found"}
         if headers.get("Authorization") != f"Bearer {self.token}":
             return 401, {"title": "Unauthorized"}
-        body = gzip.decompress(raw) if headers.get("Content-Encoding") == "gzip" else raw
-        report = json.loads(body)
-        self.received.append(Received(path, headers, report))
+        body = json.loads(gzip.decompress(raw) if headers.get("Content-Encoding") == "gzip"
+                          else raw)
+        batched = "reports" in body
+        if batched and not self.takes_batches:
+            return 422, {"title": "Invalid request", "errors": [
+                {"loc": "report_id", "msg": "Field required"},
+                {"loc": "agent_id", "msg": "Field required"}]}
+        reports = body["reports"] if batched else [body]
+        self.requests.append([report["report_id"] for report in reports])
+        self.received += [Received(path, headers, report, batched) for report in reports]
         if self.script:
             return self.script.pop(0), {"title": "scripted"}
-        report_id = report["report_id"]
-        duplicate = report_id in self.stored
-        self.stored.setdefault(report_id, report)
-        if self.drop_first and not duplicate:
+        results = []
+        for report in reports:
+            results.append({"report_id": report["report_id"], "ci_id": "ci-1",
+                            "duplicate": report["report_id"] in self.stored})
+            self.stored.setdefault(report["report_id"], report)
+        if self.drop_first and not all(result["duplicate"] for result in results):
             return None
-        return 202, {"report_id": report_id, "ci_id": "ci-1", "duplicate": duplicate}
+        return 202, {"results": results} if batched else results[0]
 
 
 def _handler_for(collector: LocalCollector) -> type:

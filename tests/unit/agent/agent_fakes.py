@@ -234,3 +234,66 @@ def decode(body: bytes) -> dict[str, Any]:
     """A spooled/sent body back to the report dict."""
     loaded: dict[str, Any] = json.loads(gzip.decompress(body))
     return loaded
+
+
+@dataclass
+class FakeCollector:
+    """A transport that answers like the collector, in process: one report or a batch,
+    idempotent by report_id, a batch validated whole before any of it is accepted.
+
+    `down` refuses that many requests (no answer), then `errors` answers its statuses
+    one request each; `lose_answers` stores that many
+    requests' reports, then fails as if the answer was lost; reports whose id is in
+    `malformed` are refused 422 (in a batch, named `reports.N.metrics.0.unit`);
+    `takes_batches=False` answers a batch like an older collector (422 naming the
+    report's own fields); `single_answers` answers a batch 202 with a single-report
+    body, as a proxy or a broken collector might.
+    """
+
+    down: int = 0
+    errors: list[int] = field(default_factory=list)
+    lose_answers: int = 0
+    malformed: set[str] = field(default_factory=set)
+    takes_batches: bool = True
+    single_answers: bool = False
+    requests: list[list[str]] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)  # report ids, in the order stored
+
+    def post(self, body: bytes, headers: Mapping[str, str]) -> HttpAnswer:
+        payload = decode(body)
+        batched = "reports" in payload
+        reports: list[dict[str, Any]] = payload["reports"] if batched else [payload]
+        self.requests.append([report["report_id"] for report in reports])
+        if self.down:
+            self.down -= 1
+            raise refused()
+        if self.errors:
+            return answer(self.errors.pop(0), {"title": "scripted"})
+        if batched and self.single_answers:
+            return answer(202, {"report_id": None, "ci_id": None, "duplicate": False})
+        if batched and not self.takes_batches:
+            return answer(422, {"title": "Invalid request", "errors": [
+                {"loc": "report_id", "msg": "Field required"}]})
+        bad = [n for n, report in enumerate(reports) if report["report_id"] in self.malformed]
+        if bad:
+            prefix = "reports.{}." if batched else ""
+            return answer(422, {"title": "Invalid request", "errors": [
+                {"loc": prefix.format(n) + "metrics.0.unit", "msg": "bad unit"} for n in bad]})
+        results = []
+        for report in reports:
+            report_id = report["report_id"]
+            results.append({"report_id": report_id, "ci_id": "ci-1",
+                            "duplicate": report_id in self.accepted})
+            if report_id not in self.accepted:
+                self.accepted.append(report_id)
+        if self.lose_answers:
+            self.lose_answers -= 1
+            raise TransportError("connection closed before the collector answered")
+        return answer(202, {"results": results} if batched else results[0])
+
+    def close(self) -> None:
+        pass
+
+
+def answer(status: int, payload: dict[str, Any]) -> HttpAnswer:
+    return HttpAnswer(status, None, json.dumps(payload).encode())

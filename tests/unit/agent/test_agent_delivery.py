@@ -57,9 +57,10 @@ def test_dropped_answer_means_resend_and_the_collector_counts_it_once(tmp_path: 
         second = spool_report(spool)
         result = shipper.flush(max_failures=5)
     assert result.delivered == [first, second]
-    sent = [r.report["report_id"] for r in collector.received]
-    assert sent == [first, first, second, second]  # each sent again after the lost answer
-    assert list(collector.stored) == [first, second]  # ... and stored once
+    # One batch, sent again after the lost answer ...
+    assert collector.requests == [[first, second], [first, second]]
+    assert all(r.batched for r in collector.received)
+    assert list(collector.stored) == [first, second]  # ... and each report stored once
     assert spool.status().depth == 0
     assert spool.status().delivered_reports == 2
 
@@ -67,11 +68,27 @@ def test_dropped_answer_means_resend_and_the_collector_counts_it_once(tmp_path: 
 def test_a_keep_alive_connection_closed_by_the_server_is_not_a_failure(tmp_path: Path) -> None:
     with LocalCollector(close_idle=True) as collector:
         shipper, spool = shipper_for(collector.url, tmp_path)
+        sent, delivered = [], []
+        for _ in range(3):  # one report, one request, each on the connection kept open
+            sent.append(spool_report(spool))
+            result = shipper.send_due()
+            assert result.failures == 0
+            delivered += result.delivered
+    assert delivered == sent
+    assert [r.report["report_id"] for r in collector.received] == sent
+
+
+def test_an_older_collector_that_refuses_batches_gets_the_reports_one_by_one(
+        tmp_path: Path) -> None:
+    with LocalCollector(takes_batches=False) as collector:
+        shipper, spool = shipper_for(collector.url, tmp_path)
         sent = [spool_report(spool) for _ in range(3)]
         result = shipper.send_due()
     assert result.delivered == sent
-    assert result.failures == 0
-    assert [r.report["report_id"] for r in collector.received] == sent
+    assert collector.requests == [[report_id] for report_id in sent]
+    assert not any(r.batched for r in collector.received)
+    assert spool.status().dead_letters == 0
+    assert spool.status().depth == 0
 
 
 def test_server_errors_are_retried_and_bad_tokens_keep_reports(tmp_path: Path) -> None:

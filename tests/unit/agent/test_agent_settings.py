@@ -21,6 +21,13 @@ def test_defaults_need_no_file_and_use_the_host_name() -> None:
     assert settings.metrics_listen is None
     assert settings.inventory_refresh_seconds == 86400
     assert settings.agent_id == default_agent_id()
+    assert (settings.batch_max_reports, settings.batch_max_bytes) == (50, 512 * 1024)
+
+
+def test_batch_limits_are_read_from_the_environment() -> None:
+    env = {"OPSGRAPH_AGENT_BATCH_MAX_REPORTS": "200", "OPSGRAPH_AGENT_BATCH_MAX_BYTES": "1MiB"}
+    settings = load_settings(environ=env)
+    assert (settings.batch_max_reports, settings.batch_max_bytes) == (200, 1024 * 1024)
 
 
 def test_file_values_are_read_and_converted(tmp_path: Path) -> None:
@@ -72,6 +79,10 @@ def test_config_file_can_come_from_the_environment(tmp_path: Path) -> None:
         ("spool_max_bytes: 10 parsecs\n", "spool_max_bytes"),
         ("intervall_seconds: 15\n", "intervall_seconds"),
         ("log_level: chatty\n", "log_level"),
+        ("batch_max_reports: 0\n", "batch_max_reports"),
+        ("batch_max_reports: 501\n", "batch_max_reports"),
+        ("batch_max_reports: 2.5\n", "batch_max_reports"),
+        ("batch_max_bytes: lots\n", "batch_max_bytes"),
         ("ca_file: /nonexistent/ca.pem\n", "ca_file"),
         ("- just\n- a list\n", "config"),
         ("interval_seconds: [1\n", "config"),

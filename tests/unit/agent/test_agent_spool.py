@@ -93,8 +93,8 @@ def test_failed_attempts_are_counted_and_the_report_kept(tmp_path: Path) -> None
     spool.put("r1", KB, has_inventory=False)
     report = spool.oldest()
     assert report is not None
-    spool.failed(report, "connection refused")
-    spool.failed(report, "HTTP 503")
+    spool.failed(report, reason="connection refused")
+    spool.failed(report, reason="HTTP 503")
     again = spool.oldest()
     assert again is not None
     assert again.attempts == 2
