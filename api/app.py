@@ -32,6 +32,7 @@ from api.routers import (
     tokens,
 )
 from api.routers import rules as rules_router
+from api.routers import sync as sync_router
 from api.settings import ServerSettings
 from api.telemetry import Telemetry, timed_store
 from cmdb.connect import connect
@@ -112,6 +113,7 @@ def create_app(settings: ServerSettings, store: GraphStore | None = None,
     app.state.rules = book
     app.state.clock = clock
     app.state.policy = bound
+    app.state.receivers = dict(receivers or {})
     app.state.tokens = TokenCache()
     app.state.telemetry = telemetry = Telemetry(opsgraph_version())
     estate = EstateCollector(lambda: app.state.store, settings.estate_metrics_seconds,
@@ -120,8 +122,8 @@ def create_app(settings: ServerSettings, store: GraphStore | None = None,
     telemetry.registry.register(estate)
     problems.install(app)
     for module in (reports, alertmanager, events, cis, reconciliation, incidents,
-                   incident_actions, notifications, rules_router, tokens, audit, kpis,
-                   health):
+                   incident_actions, notifications, sync_router, rules_router, tokens, audit,
+                   kpis, health):
         app.include_router(module.router)
     app.add_middleware(AuditTrail, store=lambda: app.state.store, clock=clock,
                        skip=(*INTAKE_PATHS, "/v1/rules/validate"))

@@ -17,7 +17,8 @@ assigning only while open. Anything else raises `IllegalTransition`.
 
 Notifications: acknowledge, resolve and reopen by an operator are queued for the
 incident's receivers whenever they heard the incident open (`notified`); maintenance
-windows never hold them back — an operator did this on purpose.
+windows never hold them back — an operator did this on purpose. A change reported by
+a ticketing system (`origin`, see `rules.notify.sync`) is not echoed back to it.
 
 Operator resolve while the condition still holds: the incident resolves, and the
 rule's pending timer for its fingerprint is pushed to one reopen window after the
@@ -98,13 +99,14 @@ class IncidentActions:
         self._store, self._rules, self._clock, self._policy = store, rules, clock, policy
 
     def acknowledge(self, incident_id: str, version: int, actor: Actor,
-                    note: str | None = None) -> Incident:
+                    note: str | None = None, origin: str | None = None) -> Incident:
+        """`origin`: the receiver the change came from (two-way sync), not told of it."""
         def change(ctx: Evaluation, incident: Incident) -> Incident:
             _require(incident, "acknowledge", {"new", "reopened"})
             updated = _bump(incident, state="acknowledged",
                             acknowledged_at=incident.acknowledged_at or ctx.now)
             ctx.ledger.put(updated, _event(ctx, updated, "acknowledged", actor, note=note))
-            return _tell(ctx, updated, "acknowledged")
+            return _tell(ctx, updated, "acknowledged", origin)
 
         return self._act(incident_id, version, actor, "acknowledge", change, note=note)
 
@@ -137,13 +139,14 @@ class IncidentActions:
         return self._act(incident_id, version, actor, "comment", change)
 
     def resolve(self, incident_id: str, version: int, actor: Actor,
-                note: str | None = None) -> Incident:
+                note: str | None = None, origin: str | None = None) -> Incident:
+        """`origin`: the receiver the change came from (two-way sync), not told of it."""
         def change(ctx: Evaluation, incident: Incident) -> Incident:
             _require(incident, "resolve", OPEN)
             resolved = resolve(ctx, incident, ctx.now, incident.value,
                                reason=note or "resolved by operator", actor=actor.name)
             self._hold_off(ctx, resolved)
-            return _tell(ctx, resolved, "resolved")
+            return _tell(ctx, resolved, "resolved", origin)
 
         return self._act(incident_id, version, actor, "resolve", change, note=note)
 
@@ -248,8 +251,11 @@ def _event(ctx: Evaluation, incident: Incident, kind: str, actor: Actor,
                          {k: v for k, v in detail.items() if v is not None})
 
 
-def _tell(ctx: Evaluation, incident: Incident, event: str) -> Incident:
-    """Queue `event` for the receivers that heard the incident open, never suppressed."""
-    if incident.notified and incident.receivers:
-        return send(ctx, incident, event)
+def _tell(ctx: Evaluation, incident: Incident, event: str,
+          origin: str | None = None) -> Incident:
+    """Queue `event` for the receivers that heard the incident open, never suppressed,
+    except `origin`: the system the change came from knows it already (no echo)."""
+    targets = tuple(r for r in incident.receivers if r != origin)
+    if incident.notified and targets:
+        return send(ctx, incident, event, targets)
     return incident

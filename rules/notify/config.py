@@ -23,6 +23,7 @@ import yaml
 
 from rules.notify import jira, mail, pagerduty, servicenow, webhook
 from rules.notify.errors import ReceiverConfigError
+from rules.notify.policy import with_policy
 from rules.notify.receiver import Clock, Receiver, utc_now
 from rules.notify.settings import Fields, ReceiverSettings
 
@@ -82,7 +83,8 @@ def _receiver(path: str, name: object, raw: Any, env: Mapping[str, str]) -> Rece
 
 def build_receivers(settings: Mapping[str, ReceiverSettings], clock: Clock = utc_now
                     ) -> dict[str, Receiver]:
-    """A receiver for each settings entry; close them with `aclose()`."""
+    """A receiver for each settings entry, behind its notification policy; close them
+    with `aclose()`."""
     built: dict[str, Receiver] = {}
     for name, entry in settings.items():
         receiver: Receiver
@@ -99,5 +101,5 @@ def build_receivers(settings: Mapping[str, ReceiverSettings], clock: Clock = utc
                 receiver = mail.EmailReceiver(entry)
             case _:
                 raise TypeError(f"no receiver for {type(entry).__name__}")
-        built[name] = receiver
+        built[name] = with_policy(receiver, entry.policy)
     return built

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from rules.notify.errors import ReceiverConfigError
+from rules.notify.policy import EVENTS, NotificationPolicy, unknown_placeholders
 from rules.notify.redact import Secret
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -19,12 +20,16 @@ _MISSING: Any = object()
 
 @dataclass(frozen=True, kw_only=True)
 class ReceiverSettings:
-    """What every receiver has: its name, request timeout (s) and how many deliveries
-    to it may be in flight at once."""
+    """What every receiver has: its name, request timeout (s), how many deliveries
+    to it may be in flight at once, its notification policy (`rules.notify.policy`) and
+    the secret its system presents on the inbound sync endpoint (`rules.notify.sync`;
+    None: no inbound sync)."""
 
     name: str
     timeout: float = 10.0
     max_in_flight: int = 8
+    policy: NotificationPolicy = field(default_factory=NotificationPolicy)
+    inbound_secret: Secret | None = None
 
 
 class Fields:
@@ -127,7 +132,24 @@ class Fields:
         """The `ReceiverSettings` fields, as keyword arguments."""
         return {"name": self.receiver,
                 "timeout": self.number("timeout", 10.0, 0.1, 300.0),
-                "max_in_flight": self.integer("max_in_flight", 8, 1, 256)}
+                "max_in_flight": self.integer("max_in_flight", 8, 1, 256),
+                "policy": self.policy(),
+                "inbound_secret": self.opt_secret("inbound_secret")}
+
+    def policy(self) -> NotificationPolicy:
+        """`events`, `summary_template`, `description_template`."""
+        events = self.text_list("events", EVENTS)
+        unknown = sorted(set(events) - set(EVENTS))
+        if unknown:
+            self.fail("events", f"{unknown[0]!r} is not an event: use {', '.join(EVENTS)}")
+        templates = {key: self.opt_text(key)
+                     for key in ("summary_template", "description_template")}
+        for key, template in templates.items():
+            wrong = unknown_placeholders(template or "")
+            if wrong:
+                self.fail(key, f"{{{wrong[0]}}} is not a placeholder an incident fills")
+        return NotificationPolicy(frozenset(events), templates["summary_template"],
+                                  templates["description_template"])
 
     def done(self) -> None:
         for key in self._raw:
