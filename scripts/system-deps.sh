@@ -2,7 +2,7 @@
 # Debian packages the integration tests run for real: net-snmp's agent and tools,
 # and Prometheus. Installs only what is missing; needs root (or sudo).
 set -euo pipefail
-wanted=(snmpd snmp prometheus shellcheck)
+wanted=(snmpd snmp prometheus shellcheck iproute2 openssl)
 missing=()
 for package in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

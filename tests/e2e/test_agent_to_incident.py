@@ -21,7 +21,7 @@ from typing import ClassVar
 
 import pytest
 
-from tests.conftest import NEO4J_URL, open_neo4j
+from tests.conftest import NEO4J_URL, open_neo4j, require_service
 from tests.e2e.processes import Agent, Server
 
 RULES = """
@@ -58,7 +58,7 @@ def meminfo_total_bytes() -> int:
 
 def ip_addresses() -> set[str]:
     if shutil.which("ip") is None:
-        pytest.skip("the `ip` command is not installed")
+        require_service("the `ip` command", "apt-get install iproute2", "not on PATH")
     links = json.loads(subprocess.run(["ip", "-j", "addr"], capture_output=True, text=True,
                                       check=True).stdout)
     return {a["local"] for link in links if link["ifname"] != "lo"

@@ -19,6 +19,7 @@ from agent_collector import LocalCollector
 
 from agent.cli import main
 from agent.interfaces import interface_included
+from tests.conftest import require_service
 
 
 def agent_command() -> list[str]:
@@ -106,7 +107,7 @@ def test_inventory_on_this_machine_matches_the_kernel() -> None:
     assert inventory["memory_bytes"] == mem_kib * 1024
     assert inventory["cpu"]["threads"] == os.cpu_count()
     if shutil.which("ip") is None:
-        pytest.skip("`ip` command not available to cross-check NICs")
+        require_service("the `ip` command", "apt-get install iproute2", "not on PATH")
     nics = {nic["name"]: (nic.get("mac"), set(nic["ipv4"])) for nic in inventory["nics"]}
     assert nics == ip_addresses()
 

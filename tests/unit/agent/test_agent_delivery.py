@@ -17,6 +17,7 @@ from agent.report import build_report, encode_report
 from agent.shipper import Shipper
 from agent.spool import Spool
 from agent.transport import HttpTransport
+from tests.conftest import require_service
 
 
 def spool_report(spool: Spool, agent_id: str = "pc-0042") -> str:
@@ -117,7 +118,7 @@ def test_nothing_listening_is_a_retryable_failure(tmp_path: Path) -> None:
 @pytest.fixture
 def certificate(tmp_path: Path) -> tuple[Path, Path]:
     if shutil.which("openssl") is None:
-        pytest.skip("openssl command not available to make a test certificate")
+        require_service("the `openssl` command", "apt-get install openssl", "not on PATH")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
