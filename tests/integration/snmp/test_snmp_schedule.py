@@ -17,7 +17,7 @@ import httpx
 import pytest
 import yaml
 
-from api.cli_snmp import run_poller
+from api.cli_poller import run_poller
 from api.settings import load_settings
 from cmdb.connect import connect
 from cmdb.store import CIQuery, IncidentQuery
