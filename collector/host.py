@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import datetime
 
 from collector.observation import Inventory, Observation
@@ -69,13 +70,15 @@ def host_inventory(report: AgentReport, inventory: HostInventory | None) -> Inve
     return Inventory(SOURCE, host_class(inventory), identity, attributes, report.collected_at)
 
 
-def observations(report: AgentReport, ci_id: str, received_at: datetime) -> list[Observation]:
-    """One observation per metric, plus the heartbeat every report is."""
+def observations(report: AgentReport, ci_id: str, received_at: datetime,
+                 watched: Collection[str] | None = None) -> list[Observation]:
+    """One observation per metric (only those in `watched`, when given), plus the
+    heartbeat every report is."""
     at = report.collected_at
     observed = [
         Observation(ci_id=ci_id, name=m.name, observed_at=at, source=SOURCE, value=m.value,
                     unit=m.unit, labels=tuple(sorted(m.labels.items())))
-        for m in report.metrics
+        for m in report.metrics if watched is None or m.name in watched
     ]
     observed.append(Observation(ci_id=ci_id, name="agent.heartbeat", observed_at=received_at,
                                 source=SOURCE, value=1.0, unit="count"))

@@ -83,7 +83,7 @@ class ReportIntake:
             return IntakeResult(report.report_id, owner.get(f"agent:{report.agent_id}"), True)
         inventory = host_inventory(report, report.inventory)
         [reconciled] = reconcile_in(tx, [inventory], now)
-        observed = observations(report, reconciled.ci_id, now)
+        observed = observations(report, reconciled.ci_id, now, self._rules.watched)
         view = StoreGraphView(self._store, [reconciled.ci] if reconciled.ci else [])
         _, changes = evaluate_in(tx, self._rules.rules, observed, view, self._policy, now)
         return IntakeResult(report.report_id, reconciled.ci_id, False, len(changes.incidents))

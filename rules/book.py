@@ -16,6 +16,7 @@ class RuleBook:
     def __init__(self, path: Path | None, rules: list[Rule] | None = None) -> None:
         self.path = path
         self._rules: tuple[Rule, ...] = tuple(rules or ())
+        self._watched = frozenset(rule.metric for rule in self._rules)
         self._lock = threading.Lock()
 
     @classmethod
@@ -26,10 +27,16 @@ class RuleBook:
     def rules(self) -> tuple[Rule, ...]:
         return self._rules
 
+    @property
+    def watched(self) -> frozenset[str]:
+        """The metric names some rule looks at: others need no evaluation."""
+        return self._watched
+
     def reload(self) -> tuple[Rule, ...]:
         if self.path is None:
             return self._rules
         fresh = tuple(load_rules_file(self.path))
         with self._lock:
             self._rules = fresh
+            self._watched = frozenset(rule.metric for rule in fresh)
         return fresh

@@ -118,3 +118,15 @@ def test_shipped_rule_files_are_valid() -> None:
 def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(RuleConfigError, match="cannot read"):
         load_rules_file(tmp_path / "nope.yaml")
+
+
+def test_the_rule_book_knows_which_metrics_matter(tmp_path: Path) -> None:
+    from rules.book import RuleBook
+
+    path = tmp_path / "rules.yaml"
+    path.write_text("rules:\n  - {name: a, metric: host.memory.used, when: '> 90'}\n")
+    book = RuleBook.from_file(path)
+    assert book.watched == {"host.memory.used"}
+    path.write_text("rules:\n  - {name: b, kind: absence, metric: agent.heartbeat, for: 5m}\n")
+    book.reload()
+    assert book.watched == {"agent.heartbeat"}
