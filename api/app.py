@@ -84,8 +84,10 @@ def create_app(settings: ServerSettings, store: GraphStore | None = None,
         app.state.events = EventIntake(app.state.store, book, clock, lambda: app.state.policy,
                                        telemetry.evaluated)
         tasks = [
-            asyncio.create_task(run_ticks(app.state.store, book, bound, clock,
-                                          settings.tick_seconds)),
+            asyncio.create_task(run_ticks(
+                app.state.store, book, bound, clock, settings.tick_seconds,
+                lambda decisions: app.state.outbox_written() if any(
+                    d.kind == "notify" for d in decisions) else None)),
             asyncio.create_task(run_periodic(
                 lambda: age_out(app.state.store, clock(), settings.stale_after,
                                 settings.retire_after),
@@ -94,7 +96,9 @@ def create_app(settings: ServerSettings, store: GraphStore | None = None,
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if receivers and settings.dispatch:
-                    await stack.enter_async_context(dispatching(settings, receivers, clock))
+                    dispatcher = await stack.enter_async_context(
+                        dispatching(settings, receivers, clock))
+                    app.state.outbox_written = dispatcher.wake
                 yield
         finally:
             for task in tasks:
@@ -115,6 +119,9 @@ def create_app(settings: ServerSettings, store: GraphStore | None = None,
     app.state.policy = bound
     app.state.receivers = dict(receivers or {})
     app.state.tokens = TokenCache()
+    # Called (on the event loop) after writes that queued notifications; the
+    # in-process dispatcher, when there is one, replaces it with its `wake`.
+    app.state.outbox_written = lambda: None
     app.state.telemetry = telemetry = Telemetry(opsgraph_version())
     estate = EstateCollector(lambda: app.state.store, settings.estate_metrics_seconds,
                              lambda: open_delivery_store(settings.store_url, settings.neo4j_auth(),

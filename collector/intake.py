@@ -30,6 +30,7 @@ class IntakeResult:
     ci_id: str | None
     duplicate: bool
     incidents_changed: int = 0
+    notifications: int = 0  # outbox entries written: the dispatcher has work
 
 
 class BatchReportRefused(Exception):
@@ -86,4 +87,5 @@ class ReportIntake:
         observed = observations(report, reconciled.ci_id, now, self._rules.watched)
         view = StoreGraphView(self._store, [reconciled.ci] if reconciled.ci else [])
         _, changes = evaluate_in(tx, self._rules.rules, observed, view, self._policy, now)
-        return IntakeResult(report.report_id, reconciled.ci_id, False, len(changes.incidents))
+        return IntakeResult(report.report_id, reconciled.ci_id, False, len(changes.incidents),
+                            len(changes.outbox))

@@ -52,16 +52,26 @@ async def post_report(request: Request, principal: AgentOrAdmin, intake: IntakeD
     limit: int = request.app.state.settings.max_body_bytes
     body = parse_json(await read_body(request, limit))
     if isinstance(body, dict) and "reports" in body:
-        return await _accept_batch(ReportBatch.model_validate(body), principal, intake,
-                                   telemetry, started)
+        accepted = await _accept_batch(ReportBatch.model_validate(body), principal, intake,
+                                       telemetry, started)
+        _wake_dispatcher(request, accepted[1])
+        return accepted[0]
     report = AgentReport.model_validate(body)
     _check_agent(principal, report, "")
     [result] = _counted(telemetry, [await run_in_threadpool(intake.accept, report)], started)
+    _wake_dispatcher(request, [result])
     return _accepted(result)
 
 
+def _wake_dispatcher(request: Request, results: list[IntakeResult]) -> None:
+    """New outbox entries: let this process's dispatcher look now, not at its next poll."""
+    if any(r.notifications for r in results):
+        request.app.state.outbox_written()
+
+
 async def _accept_batch(batch: ReportBatch, principal: Principal, intake: IntakeDep,
-                        telemetry: Telemetry, started: float) -> BatchAccepted:
+                        telemetry: Telemetry, started: float
+                        ) -> tuple[BatchAccepted, list[IntakeResult]]:
     for index, report in enumerate(batch.reports):
         _check_agent(principal, report, f"reports.{index}: ")
     try:
@@ -72,7 +82,8 @@ async def _accept_batch(batch: ReportBatch, principal: Principal, intake: Intake
         loc = f"reports.{refused.index}"
         raise Problem(status, title, f"{loc}: {refused.cause}",
                       errors=[{"loc": loc, "msg": str(refused.cause)}]) from None
-    return BatchAccepted(results=[_accepted(r) for r in _counted(telemetry, results, started)])
+    counted = _counted(telemetry, results, started)
+    return BatchAccepted(results=[_accepted(r) for r in counted]), counted
 
 
 def _check_agent(principal: Principal, report: AgentReport, where: str) -> None:

@@ -17,6 +17,7 @@ from api.auth import issue_token
 from api.settings import ServerSettings
 from cmdb.store import GraphStore
 from rules.book import RuleBook
+from rules.context import Policy
 from rules.loader import parse_rules
 from tests.conftest import Clock
 
@@ -52,10 +53,11 @@ class Api:
 
 @contextmanager
 def running_api(store: GraphStore, clock: Clock, rules: str = DISK_RULE,
-                max_body_bytes: int = 1_000_000) -> Iterator[Api]:
+                max_body_bytes: int = 1_000_000, policy: Policy | None = None
+                ) -> Iterator[Api]:
     settings = ServerSettings(store_url=store.url, max_body_bytes=max_body_bytes)
     app = create_app(settings, store=store, rules=RuleBook(None, parse_rules(rules)),
-                     clock=clock, ticking=False)
+                     clock=clock, ticking=False, policy=policy)
     tokens = {
         role: issue_token(store, role, f"test {role}", clock(),  # type: ignore[arg-type]
                           "pc-0042" if role == "agent" else None)

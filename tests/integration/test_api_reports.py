@@ -164,3 +164,22 @@ def test_health_and_readiness(api: Api) -> None:
     assert api.client.get("/healthz").json() == {"status": "ok"}
     assert api.client.get("/readyz").json() == {"status": "ready"}
     assert "opsgraph_build_info" in api.client.get("/metrics").text
+
+
+def test_queued_notifications_wake_the_dispatcher(store: GraphStore, clock: Clock) -> None:
+    from datetime import timedelta
+
+    from rules.context import Policy, Route
+
+    policy = Policy(hold_down=timedelta(0),
+                    route=lambda incident, ci: Route(("service-desk",), "Service Desk"))
+    with running_api(store, clock, policy=policy) as api:
+        woken: list[int] = []
+        api.client.app.state.outbox_written = lambda: woken.append(1)  # type: ignore[attr-defined]
+        quiet = sample_report(report_id="r-quiet-0001")
+        quiet["metrics"][2]["value"] = 10.0
+        api.client.post("/v1/reports", json=quiet, headers=api.auth("agent"))
+        assert woken == []  # nothing queued, nobody woken
+        api.client.post("/v1/reports", json=sample_report(), headers=api.auth("agent"))
+        assert woken == [1]
+        assert [e.event for e in store.outbox()] == ["opened"]
