@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from cmdb.records import (
     ReconcileConflict,
     Relationship,
 )
+from cmdb.sqlite_connections import ThreadConnections
 from cmdb.sqlite_tx import SQLiteTx, in_chunks, split_keys
 from cmdb.store import (
     WRITE_ATTEMPTS,
@@ -62,32 +62,17 @@ class SQLiteStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.path = sqlite_path(url)
-        self._local = threading.local()
+        self._connections = ThreadConnections(self.path, ("foreign_keys=ON",))
 
     def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            except (OSError, sqlite3.Error) as exc:
-                raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
-        return conn
+        return self._connections.get()
 
     def initialise(self) -> None:
         schema = resources.files("cmdb").joinpath("sqlite_schema.sql").read_text()
         self._connection().executescript(schema)
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self._connections.close()
 
     def ping(self) -> None:
         try:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from cmdb.errors import StoreUnavailable
 from cmdb.records import Page
+from cmdb.sqlite_connections import ThreadConnections
 from cmdb.sqlite_store import sqlite_path
 from rules.notify.errors import UnknownDelivery
 from rules.notify.model import (
@@ -86,39 +87,19 @@ class SQLiteDeliveryStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.path = sqlite_path(url)
-        self._local = threading.local()
-        self._opened: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._connections = ThreadConnections(self.path)
         # This process's writers queue here rather than in SQLite's busy handler, which
         # sleeps in steps of up to 100 ms while another connection holds the lock.
         self._write_lock = threading.Lock()
 
     def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                       check_same_thread=False)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-            except (OSError, sqlite3.Error) as exc:
-                raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
-            conn.row_factory = sqlite3.Row
-            self._local.conn = conn
-            with self._lock:
-                self._opened.append(conn)
-        return conn
+        return self._connections.get()
 
     def initialise(self) -> None:
         self._connection().executescript(SCHEMA)
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._opened:
-                conn.close()
-            self._opened.clear()
-        self._local = threading.local()
+        self._connections.close()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
