@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from api.telemetry import Telemetry
 from cmdb.store import GraphStore
 from collector.intake import ReportIntake
+from rules.notify.state import DeliveryStore, open_delivery_store
 
 
 def _store(request: Request) -> GraphStore:
@@ -25,6 +26,17 @@ def _intake(request: Request) -> ReportIntake:
 def _telemetry(request: Request) -> Telemetry:
     telemetry: Telemetry = request.app.state.telemetry
     return telemetry
+
+
+def deliveries(request: Request) -> DeliveryStore:
+    """The notification delivery state, opened on first use and kept on the app."""
+    state = request.app.state
+    if getattr(state, "deliveries", None) is None:
+        settings = state.settings
+        state.deliveries = open_delivery_store(settings.store_url, settings.neo4j_auth(),
+                                               settings.neo4j_database)
+    opened: DeliveryStore = state.deliveries
+    return opened
 
 
 StoreDep = Annotated[GraphStore, Depends(_store)]

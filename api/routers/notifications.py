@@ -13,10 +13,9 @@ from pydantic import BaseModel
 
 from api.audit import record
 from api.auth import Operator
-from api.deps import StoreDep
+from api.deps import StoreDep, deliveries
 from api.problems import Problem
 from rules.notify.errors import UnknownDelivery
-from rules.notify.state import DeliveryStore, open_delivery_store
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 
@@ -39,22 +38,12 @@ class DeadLetterPage(BaseModel):
     next_cursor: str | None
 
 
-def _deliveries(request: Request) -> DeliveryStore:
-    state = request.app.state
-    if getattr(state, "deliveries", None) is None:
-        settings = state.settings
-        state.deliveries = open_delivery_store(settings.store_url, settings.neo4j_auth(),
-                                               settings.neo4j_database)
-    deliveries: DeliveryStore = state.deliveries
-    return deliveries
-
-
 @router.get("/dead-letters", response_model=DeadLetterPage)
 async def dead_letters(request: Request, _: Operator,
                        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                        cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None
                        ) -> DeadLetterPage:
-    page = await run_in_threadpool(lambda: _deliveries(request).dead_letters(limit, cursor))
+    page = await run_in_threadpool(lambda: deliveries(request).dead_letters(limit, cursor))
     return DeadLetterPage(items=[DeadLetterOut(
         outbox_id=d.outbox_id, incident_id=d.incident_id, receiver=d.receiver, event=d.event,
         created_at=d.created_at, failed_at=d.failed_at, attempts=d.attempts, error=d.error,
@@ -63,9 +52,9 @@ async def dead_letters(request: Request, _: Operator,
 
 async def _settle(request: Request, principal: Operator, store: StoreDep, outbox_id: str,
                   action: str) -> Response:
-    deliveries = _deliveries(request)
+    state = deliveries(request)
     now = request.app.state.clock()
-    work = deliveries.requeue if action == "requeue" else deliveries.discard
+    work = state.requeue if action == "requeue" else state.discard
     try:
         await run_in_threadpool(work, outbox_id, now)
     except UnknownDelivery:

@@ -14,8 +14,9 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from api.audit import mark_audited
+from api.body import read_body
+from api.deps import deliveries
 from api.problems import Problem
-from api.routers.notifications import _deliveries
 from rules.actions import IllegalTransition, IncidentActions, StaleVersion
 from rules.notify.settings import ReceiverSettings
 from rules.notify.sync import (
@@ -60,7 +61,7 @@ ReceiverDep = Annotated[ReceiverSettings, Depends(_receiver)]
 async def sync(settings: ReceiverDep, request: Request) -> SyncOut:
     """Apply what the receiver's system reports, as actor `receiver:<name>`, without
     notifying that receiver of it; a repeat is a no-op."""
-    body = await request.body()
+    body = await read_body(request, request.app.state.settings.max_body_bytes)
     try:
         authenticate(settings, request.headers, body)
         try:
@@ -69,7 +70,7 @@ async def sync(settings: ReceiverDep, request: Request) -> SyncOut:
             raise MalformedInbound("body", "is not JSON") from None
         change = inbound_change(settings, document)
         actions: IncidentActions = request.app.state.actions
-        service = InboundSync(request.app.state.store, actions, _deliveries(request))
+        service = InboundSync(request.app.state.store, actions, deliveries(request))
         result = await run_in_threadpool(service.apply, settings.name, change)
     except InboundUnauthorized as exc:
         raise Problem(401, "Unauthorized", str(exc)) from None
